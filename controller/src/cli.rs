@@ -1,0 +1,28 @@
+//! Command-line interface: one clap struct per command, with environment fallbacks.
+
+use clap::{Parser, Subcommand};
+
+/// Ferrule: intent-based OSS/BSS controller for Internet Service Providers.
+#[derive(Debug, Parser)]
+#[command(name = "ferrule", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The commands of the `ferrule` binary.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Print every CustomResourceDefinition of Ferrule as a multi-document YAML stream.
+    Crds,
+}
+
+/// Runs one parsed command line.
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Crds => {
+            print!("{}", ferrule_crds::crdgen::all_crds_yaml()?);
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,6 @@
+//! Ferrule: an intent-based OSS/BSS controller for Internet Service Providers.
+//!
+//! The library holds every part of the `ferrule` binary; `main.rs` only parses the command
+//! line. See `docs/architecture.md` for how the modules fit together.
+
+pub mod cli;
