@@ -13,15 +13,15 @@ pub struct Cli {
 /// The commands of the `ferrule` binary.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Print every CustomResourceDefinition of Ferrule as a multi-document YAML stream.
-    Crds,
+    /// Print the version of Ferrule.
+    Version,
 }
 
 /// Runs one parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Crds => {
-            print!("{}", ferrule_crds::crdgen::all_crds_yaml()?);
+        Command::Version => {
+            println!("ferrule {}", env!("CARGO_PKG_VERSION"));
             Ok(())
         }
     }
