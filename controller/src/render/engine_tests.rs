@@ -216,6 +216,13 @@ fn lookup_errors_are_typed() {
 fn parameter_errors_are_typed() {
     let r = renderer();
     let mut input = input();
+    input
+        .parameters
+        .insert("downMbps".to_owned(), ParamValue::Integer(i64::MAX));
+    let huge = r
+        .render("openconfig", "internet-access", Role::Standalone, &input)
+        .unwrap();
+    assert!(huge.contains(&format!("<cir>{}</cir>", i128::from(i64::MAX) * 1_000_000)));
     input.parameters.remove("upMbps");
     let err = r
         .render("junos", "internet-access", Role::Access, &input)

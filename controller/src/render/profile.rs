@@ -273,9 +273,13 @@ impl DeviceProfile {
 
     /// The subscriber interface name on a port for a VLAN, e.g. `ge-0/0/1.1203`.
     pub fn interface_name(&self, port: &str, vlan: u16) -> String {
+        // One pass over the pattern, so a port name containing `{vlan}` stays literal.
+        let vlan = vlan.to_string();
         self.interface_naming
-            .replace("{port}", port)
-            .replace("{vlan}", &vlan.to_string())
+            .split("{port}")
+            .map(|piece| piece.replace("{vlan}", &vlan))
+            .collect::<Vec<_>>()
+            .join(port)
     }
 
     /// The naming pattern as written.

@@ -69,6 +69,7 @@ fn iosxr_has_a_two_key_list() {
 fn interface_name_follows_the_pattern() {
     let profile = load(IETF).unwrap();
     assert_eq!(profile.interface_name("ge-0/0/1", 1203), "ge-0/0/1.1203");
+    assert_eq!(profile.interface_name("odd{vlan}", 7), "odd{vlan}.7");
     let profile = load(&IETF.replace("\"{port}.{vlan}\"", "\"{port}:{vlan}\"")).unwrap();
     assert_eq!(profile.interface_name("Ethernet1", 7), "Ethernet1:7");
 }
