@@ -347,3 +347,38 @@ fn template_errors_name_the_template() {
         Err(RenderError::TemplateSyntax { .. })
     ));
 }
+
+#[test]
+fn renderer_can_be_shared_between_tasks() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<Renderer>();
+}
+
+mod arbitrary_input {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        /// Whatever the names contain, the result is either a typed input error or
+        /// well-formed XML whose description reads back exactly.
+        #[test]
+        fn names_are_escaped_or_refused(customer in any::<String>(), port in "\\PC{1,12}") {
+            let r = renderer();
+            let mut input = input();
+            input.customer = customer.clone();
+            input.access.port = port;
+            match r.render("ietf", "internet-access", Role::Access, &input) {
+                Ok(xml) => {
+                    prop_assert!(check_payload(&xml, Namespaces::Required).is_ok());
+                    prop_assert_eq!(
+                        texts(&xml, "description"),
+                        vec![format!("cust {customer} sub s1 500/100 Mbps")]
+                    );
+                }
+                Err(err) => prop_assert!(matches!(err, RenderError::InvalidInput { .. }), "{}", err),
+            }
+        }
+    }
+}
