@@ -66,7 +66,7 @@ impl Ipv4Prefix {
     }
 
     /// The prefix length.
-    pub fn len(&self) -> u8 {
+    pub fn prefix_len(&self) -> u8 {
         self.len
     }
 
@@ -194,7 +194,7 @@ impl Allocation {
     pub fn interface_address(&self) -> Option<String> {
         match self {
             Self::Vlan(_) => None,
-            Self::Ipv4(prefix) => Some(format!("{}/{}", prefix.first_host(), prefix.len())),
+            Self::Ipv4(prefix) => Some(format!("{}/{}", prefix.first_host(), prefix.prefix_len())),
         }
     }
 }
@@ -211,7 +211,7 @@ impl PoolRange {
     /// An IPv4 range, checked.
     pub fn ipv4(cidr: &str, subnet_len: u8, reserved: &[Ipv4Addr]) -> Result<Self, PoolError> {
         let cidr = Ipv4Prefix::parse_network(cidr)?;
-        if subnet_len < cidr.len() || subnet_len > 32 {
+        if subnet_len < cidr.prefix_len() || subnet_len > 32 {
             return Err(PoolError::SubnetLen { cidr, subnet_len });
         }
         Ok(Self::Ipv4 {
@@ -230,7 +230,7 @@ impl PoolRange {
                 subnet_len,
                 reserved,
             } => {
-                let subnets = 1u64 << (subnet_len - cidr.len());
+                let subnets = 1u64 << (subnet_len - cidr.prefix_len());
                 let blocked: BTreeSet<Ipv4Prefix> = reserved
                     .iter()
                     .filter(|a| cidr.contains(**a))
@@ -254,7 +254,7 @@ impl PoolRange {
                 },
                 Allocation::Ipv4(prefix),
             ) => {
-                prefix.len() == *subnet_len
+                prefix.prefix_len() == *subnet_len
                     && cidr.contains(prefix.network())
                     && !reserved.iter().any(|a| prefix.contains(*a))
             }
