@@ -4,4 +4,5 @@
 //! line. See `docs/architecture.md` for how the modules fit together.
 
 pub mod cli;
+pub mod provisioning;
 pub mod render;
