@@ -15,6 +15,9 @@ pub struct Cli {
 pub enum Command {
     /// Print the version of Ferrule.
     Version,
+    /// Print every Ferrule CustomResourceDefinition as a multi-document YAML stream, the
+    /// content of `crds/*.yaml` (`ferrule crds | kubectl apply -f -`).
+    Crds,
 }
 
 /// Runs one parsed command line.
@@ -22,6 +25,10 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Version => {
             println!("ferrule {}", env!("CARGO_PKG_VERSION"));
+            Ok(())
+        }
+        Command::Crds => {
+            print!("{}", ferrule_crds::crdgen::all_crds_yaml()?);
             Ok(())
         }
     }
