@@ -5,3 +5,11 @@
 //! files, unit-tested without a server.
 
 pub mod allocate;
+pub mod order;
+pub mod reasons;
+pub mod subscription;
+pub mod topology;
+pub mod transactor;
+
+#[cfg(test)]
+pub(crate) mod fixtures;
