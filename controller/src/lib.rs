@@ -4,5 +4,6 @@
 //! line. See `docs/architecture.md` for how the modules fit together.
 
 pub mod cli;
+pub mod metrics;
 pub mod provisioning;
 pub mod render;

@@ -5,8 +5,11 @@
 //! files, unit-tested without a server.
 
 pub mod allocate;
+pub mod context;
 pub mod order;
+pub mod patch;
 pub mod reasons;
+pub mod stores;
 pub mod subscription;
 pub mod topology;
 pub mod transactor;

@@ -10,6 +10,11 @@
 
 pub mod allocation;
 pub mod applied;
+pub mod claims;
+pub mod controller;
+pub mod dereference;
+pub mod error;
 pub mod render;
 pub mod status;
+pub mod triggers;
 pub mod validate;

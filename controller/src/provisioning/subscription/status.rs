@@ -10,6 +10,7 @@ use ferrule_crds::bss::subscription::{
 use ferrule_crds::condition::{find_condition, set_condition, types};
 use ferrule_crds::{Condition, ConditionStatus, Timestamp};
 
+use crate::provisioning::context::Note;
 use crate::provisioning::reasons;
 
 /// How far the pipeline got.
@@ -155,19 +156,6 @@ pub fn next_status(
         condition(types::READY, ready_reason),
     );
     status
-}
-
-/// An Event to publish about the subscription.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Note {
-    /// Warning (true) or Normal.
-    pub warning: bool,
-    /// CamelCase reason.
-    pub reason: String,
-    /// Human-readable text.
-    pub message: String,
-    /// What the controller did.
-    pub action: &'static str,
 }
 
 /// The Events announcing the change from `old` to `new`: one when the Provisioned condition
