@@ -1,6 +1,9 @@
 //! The generated CRDs carry the documented names, columns and constraints, and are schemas a
 //! Kubernetes API server accepts.
 
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used)]
+
 use ferrule_crds::crdgen::all_crds;
 use ferrule_crds::schema::{DocumentValidator, check_structural};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::{

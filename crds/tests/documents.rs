@@ -1,6 +1,9 @@
 //! Whole manifests through the validator with the real CRDs: valid ones pass and get their
 //! defaults, invalid ones are rejected with the field path and the API server's message.
 
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used)]
+
 use std::sync::LazyLock;
 
 use ferrule_crds::crdgen::all_crds;
