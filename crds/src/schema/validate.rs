@@ -378,6 +378,9 @@ impl Walker<'_> {
         for sub in &node.all_of {
             self.node(sub, value, path, resource_root);
         }
+        if node.any_of.is_empty() && node.one_of.is_empty() && node.not.is_none() {
+            return;
+        }
         let p = path.as_str().to_owned();
         if !node.any_of.is_empty()
             && !node
