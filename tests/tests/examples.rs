@@ -2,6 +2,8 @@
 //! are errors, as with `kubectl apply`), and the examples hang together: every reference
 //! names an object that the examples define.
 
+#![allow(clippy::unwrap_used)] // a test: a panic is the failure report
+
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
