@@ -12,6 +12,9 @@ mod netconf_peer;
 
 use std::time::{Duration, Instant};
 
+use ferrule::southbound::client::transaction::{
+    self, DeviceEdit, Phase, Transaction, TransactionError,
+};
 use ferrule::southbound::client::{
     ClientError, Credentials, Datastore, DeviceSession, EditOptions, HostKeyPolicy, ManagerPolicy,
     NetconfSession, SessionManager, SshConnector,
@@ -52,6 +55,15 @@ async fn pinned_host_key_password_and_key_auth_both_framings() {
         ferrule::southbound::client::BaseVersion::V1_0
     );
     running_interfaces(&mut s).await;
+    // netconfd rejects <persist> on base:1.0 sessions; the client says so before sending.
+    let err = s
+        .commit_confirmed(Duration::from_secs(5), Some("x"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, ClientError::MissingCapability { .. }),
+        "{err}"
+    );
     s.close().await;
 }
 
@@ -323,6 +335,113 @@ async fn session_manager_reuses_one_session_per_device() {
     assert_eq!(manager.open_connections(), 1);
     manager.close_all().await;
     assert_eq!(manager.open_connections(), 0);
+}
+
+fn transaction(id: &str, edits: &[(&str, String)]) -> Transaction {
+    Transaction {
+        id: id.to_string(),
+        confirm_timeout: Duration::from_secs(60),
+        edits: edits
+            .iter()
+            .map(|(device, config)| DeviceEdit {
+                device: device.to_string(),
+                config: config.clone(),
+                options: EditOptions::default(),
+                // netconfd loses the edits of a commit that directly follows <validate>.
+                validate: false,
+            })
+            .collect(),
+    }
+}
+
+#[tokio::test]
+async fn two_device_transaction_is_all_or_nothing() {
+    let Some(peers) = peers(2) else { return };
+    let _serial = serial().await;
+    let (name_a, name_b) = ("ge-1/0/1", "ge-1/0/2");
+    let mut a = NetconfSession::connect(&peers[0].config_password())
+        .await
+        .unwrap();
+    let mut b = NetconfSession::connect(&peers[1].config_password())
+        .await
+        .unwrap();
+    peers[0].cleanup(&mut a, &[name_a]).await;
+    peers[1].cleanup(&mut b, &[name_b]).await;
+
+    // The second device rejects its edit: neither device changes.
+    let bad = transaction(
+        "ferrule-interop-bad",
+        &[
+            ("peer-a", interface_xml(name_a, "olt side", "true", None)),
+            ("peer-b", interface_xml(name_b, "bng side", "maybe", None)),
+        ],
+    );
+    match transaction::apply(&bad, &mut [&mut a, &mut b]).await {
+        Err(TransactionError::RolledBack {
+            device,
+            phase,
+            source,
+            cleanup,
+            ..
+        }) => {
+            assert_eq!(device, "peer-b");
+            assert_eq!(phase, Phase::Edit);
+            assert!(source.rpc_errors().unwrap().has_tag("invalid-value"));
+            assert!(cleanup.is_empty(), "{cleanup:?}");
+        }
+        other => panic!("expected a rollback, got {other:?}"),
+    }
+    assert!(
+        !running_interfaces(&mut a)
+            .await
+            .iter()
+            .any(|(n, _)| n == name_a)
+    );
+    assert!(
+        !running_interfaces(&mut b)
+            .await
+            .iter()
+            .any(|(n, _)| n == name_b)
+    );
+    // Locks were released: other sessions can lock both devices.
+    for peer in &peers[..2] {
+        let mut other = NetconfSession::connect(&peer.config_key()).await.unwrap();
+        other.lock(Datastore::Candidate).await.unwrap();
+        other.unlock(Datastore::Candidate).await.unwrap();
+        other.close().await;
+    }
+
+    // Both edits valid: both devices change.
+    let good = transaction(
+        "ferrule-interop-good",
+        &[
+            ("peer-a", interface_xml(name_a, "olt side", "true", None)),
+            (
+                "peer-b",
+                interface_xml(name_b, "bng side", "true", Some("198.51.100.1")),
+            ),
+        ],
+    );
+    transaction::apply(&good, &mut [&mut a, &mut b])
+        .await
+        .unwrap();
+    assert!(
+        running_interfaces(&mut a)
+            .await
+            .iter()
+            .any(|(n, _)| n == name_a)
+    );
+    assert!(
+        running_interfaces(&mut b)
+            .await
+            .iter()
+            .any(|(n, _)| n == name_b)
+    );
+
+    peers[0].cleanup(&mut a, &[name_a]).await;
+    peers[1].cleanup(&mut b, &[name_b]).await;
+    a.close().await;
+    b.close().await;
 }
 
 /// Prints session setup time and edit+commit rate on one session. Run explicitly:

@@ -8,8 +8,8 @@ use std::future::Future;
 use std::time::Duration;
 
 use super::capabilities::{
-    BaseVersion, CANDIDATE, CONFIRMED_COMMIT_1_0, CONFIRMED_COMMIT_1_1, Capabilities, STARTUP,
-    VALIDATE_1_0, WRITABLE_RUNNING, XPATH,
+    BASE_1_1, BaseVersion, CANDIDATE, CONFIRMED_COMMIT_1_0, CONFIRMED_COMMIT_1_1, Capabilities,
+    STARTUP, VALIDATE_1_0, VALIDATE_1_1, WRITABLE_RUNNING, XPATH,
 };
 use super::error::ClientError;
 use super::reply::{DataReply, ParsedReply};
@@ -134,7 +134,7 @@ pub trait DeviceSession: Send + std::fmt::Debug {
         async move {
             self.require(&[CANDIDATE], "confirmed commit")?;
             if persist.is_some() {
-                self.require(&[CONFIRMED_COMMIT_1_1], "confirmed commit with persist")?;
+                self.require_1_1(&[CONFIRMED_COMMIT_1_1], "confirmed commit with persist")?;
             } else {
                 self.require_any(
                     &[CONFIRMED_COMMIT_1_0, CONFIRMED_COMMIT_1_1],
@@ -156,7 +156,7 @@ pub trait DeviceSession: Send + std::fmt::Debug {
         async move {
             self.require(&[CANDIDATE], "confirming commit")?;
             if persist_id.is_some() {
-                self.require(&[CONFIRMED_COMMIT_1_1], "confirming commit with persist-id")?;
+                self.require_1_1(&[CONFIRMED_COMMIT_1_1], "confirming commit with persist-id")?;
             }
             self.rpc(&request::commit(persist_id)).await.map(drop)
         }
@@ -168,7 +168,7 @@ pub trait DeviceSession: Send + std::fmt::Debug {
         persist_id: Option<&str>,
     ) -> impl Future<Output = Result<(), ClientError>> + Send {
         async move {
-            self.require(&[CONFIRMED_COMMIT_1_1], "cancel-commit")?;
+            self.require_1_1(&[CONFIRMED_COMMIT_1_1], "cancel-commit")?;
             self.rpc(&request::cancel_commit(persist_id))
                 .await
                 .map(drop)
@@ -189,10 +189,7 @@ pub trait DeviceSession: Send + std::fmt::Debug {
         source: Datastore,
     ) -> impl Future<Output = Result<(), ClientError>> + Send {
         async move {
-            self.require_any(
-                &[VALIDATE_1_0, super::capabilities::VALIDATE_1_1],
-                "validate",
-            )?;
+            self.require_any(&[VALIDATE_1_0, VALIDATE_1_1], "validate")?;
             self.require_datastore(source, "validate")?;
             self.rpc(&request::validate(source)).await.map(drop)
         }
@@ -208,6 +205,21 @@ pub trait DeviceSession: Send + std::fmt::Debug {
                 operation: operation.to_string(),
             }),
         }
+    }
+
+    /// Like [`DeviceSession::require`], and the session must run base:1.1: the 1.1 additions
+    /// of confirmed commit (`persist`, `persist-id`, `cancel-commit`) only exist there, and
+    /// netconfd rejects them on a base:1.0 session although it announces the capability.
+    fn require_1_1(&self, capabilities: &[&str], operation: &str) -> Result<(), ClientError> {
+        self.require(capabilities, operation)?;
+        if self.base_version() == BaseVersion::V1_1 {
+            return Ok(());
+        }
+        Err(ClientError::MissingCapability {
+            address: self.address().to_string(),
+            capability: format!("{BASE_1_1} (this session runs base:1.0)"),
+            operation: operation.to_string(),
+        })
     }
 
     /// Fails with [`ClientError::MissingCapability`] unless one of the capabilities was

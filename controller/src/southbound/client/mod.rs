@@ -20,6 +20,7 @@ pub mod manager;
 pub mod reply;
 pub mod request;
 pub mod session;
+pub mod transaction;
 mod transport;
 
 pub use capabilities::{BaseVersion, Capabilities};
