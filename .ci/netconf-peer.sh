@@ -299,15 +299,20 @@ cmd_start() {
     NC_USER=${NC_USER:-netconf} NC_PASS=${NC_PASS:-netconf} NC_TARGET=${NC_TARGET:-candidate}
 
     # Already running from this state dir on this port: confirm and refresh peer.env.
-    if pid_of "$s" netconfd "$s/netconfd.conf" >/dev/null && pid_of "$s" sshd "$s/sshd_config" >/dev/null; then
-        if grep -qx "Port $PORT" "$s/sshd_config" && probe "$s"; then
+    if pid_of "$s" netconfd "$s/netconfd.conf" >/dev/null || pid_of "$s" sshd "$s/sshd_config" >/dev/null; then
+        local running_port
+        running_port=$(sed -n 's/^Port //p' "$s/sshd_config" 2>/dev/null || true)
+        [ "$running_port" = "$PORT" ] ||
+            fail "$s already runs a peer on port ${running_port:-?}; stop it first"
+        if pid_of "$s" netconfd "$s/netconfd.conf" >/dev/null &&
+            pid_of "$s" sshd "$s/sshd_config" >/dev/null && probe "$s"; then
             write_env "$s"
             say "already running; see $s/peer.env"
             return 0
         fi
         say "restarting a half-working peer in $s"
+        stop_peer "$s" || fail "could not stop the previous processes of $s"
     fi
-    stop_peer "$s" || fail "could not stop the previous processes of $s"
     port_listening "$PORT" && fail "$HOST:$PORT is in use by another program"
 
     prepare_machine
