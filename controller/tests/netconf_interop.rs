@@ -97,6 +97,55 @@ async fn wrong_or_missing_pin_and_bad_password_are_refused() {
     assert!(!err.is_transient());
 }
 
+/// Needs no peer: a listener on loopback that accepts and never speaks.
+#[tokio::test]
+async fn connect_timeout_bounds_a_silent_server_and_refused_ports_fail_fast() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap().to_string();
+    let holder = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            held.push(socket);
+        }
+    });
+    let mut config = ferrule::southbound::client::SessionConfig::new(
+        &address,
+        Credentials::password("u", "p"),
+        HostKeyPolicy::InsecureAcceptAny,
+    )
+    .unwrap();
+    config.options.connect_timeout = Duration::from_millis(300);
+    let err = NetconfSession::connect(&config).await.unwrap_err();
+    assert!(matches!(err, ClientError::ConnectTimeout { .. }), "{err}");
+    assert!(err.is_transient());
+    holder.abort();
+
+    // A port nobody listens on: bind, learn the port, close.
+    let closed = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = closed.local_addr().unwrap().to_string();
+    drop(closed);
+    let config = ferrule::southbound::client::SessionConfig::new(
+        &address,
+        Credentials::password("u", "p"),
+        HostKeyPolicy::InsecureAcceptAny,
+    )
+    .unwrap();
+    let err = NetconfSession::connect(&config).await.unwrap_err();
+    assert!(matches!(err, ClientError::Connect { .. }), "{err}");
+}
+
+#[tokio::test]
+async fn keepalives_keep_an_idle_session_usable() {
+    let Some(peers) = peers(1) else { return };
+    let mut config = peers[0].config_password();
+    config.options.keepalive_interval = Some(Duration::from_millis(200));
+    let mut s = NetconfSession::connect(&config).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    assert!(s.is_usable());
+    running_interfaces(&mut s).await;
+    s.close().await;
+}
+
 #[tokio::test]
 async fn reply_size_limit_is_enforced() {
     let Some(peers) = peers(1) else { return };
