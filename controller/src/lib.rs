@@ -6,3 +6,4 @@
 pub mod cli;
 pub mod provisioning;
 pub mod render;
+pub mod southbound;
