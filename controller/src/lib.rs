@@ -7,3 +7,4 @@ pub mod cli;
 pub mod metrics;
 pub mod provisioning;
 pub mod render;
+pub mod southbound;

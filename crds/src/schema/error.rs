@@ -2,6 +2,7 @@
 
 use std::fmt;
 
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::StatusCause;
 use serde_json::Value;
 
 use super::gofmt;
@@ -211,10 +212,52 @@ impl FieldError {
     }
 }
 
+impl FieldError {
+    /// The `StatusCause` of a 422 Invalid response: reason, the message without the path,
+    /// and the path as `field`.
+    pub fn to_status_cause(&self) -> StatusCause {
+        StatusCause {
+            field: Some(self.path.clone()),
+            message: Some(self.message.clone()),
+            reason: Some(self.kind.reason().to_owned()),
+        }
+    }
+}
+
+/// The `message` of the API server's 422 Invalid response for an object:
+/// `Customer.bss.ferrule.dev "acme" is invalid: spec.billing.cycleDay: Invalid value: ...`,
+/// with several errors as `[first, second]` (repeated messages listed once).
+pub fn invalid_message(group: &str, kind: &str, name: &str, errors: &[FieldError]) -> String {
+    let qualified = if group.is_empty() {
+        kind.to_owned()
+    } else {
+        format!("{kind}.{group}")
+    };
+    let mut seen = std::collections::HashSet::new();
+    let messages: Vec<String> = errors
+        .iter()
+        .map(ToString::to_string)
+        .filter(|m| seen.insert(m.clone()))
+        .collect();
+    let name = gofmt::go_quote(name);
+    match messages.as_slice() {
+        [] => format!("{qualified} {name} is invalid"),
+        [one] => format!("{qualified} {name} is invalid: {one}"),
+        many => format!("{qualified} {name} is invalid: [{}]", many.join(", ")),
+    }
+}
+
 /// The API server's wording for a pruned field, used both for `fieldValidation=Strict`
 /// errors (`strict decoding error: unknown field "spec.foo"`) and for `Warn` warnings.
 pub fn unknown_field_message(path: &str) -> String {
     format!("unknown field {}", gofmt::go_quote(path))
+}
+
+/// The API server's error for unknown fields under `fieldValidation=Strict`:
+/// `strict decoding error: unknown field "spec.foo", unknown field "spec.bar"`.
+pub fn strict_decoding_message(pruned: &[String]) -> String {
+    let fields: Vec<String> = pruned.iter().map(|p| unknown_field_message(p)).collect();
+    format!("strict decoding error: {}", fields.join(", "))
 }
 
 #[cfg(test)]
@@ -257,6 +300,46 @@ mod tests {
         assert_eq!(
             FieldError::unknown_field("spec.foo").message,
             "unknown field \"spec.foo\""
+        );
+    }
+
+    #[test]
+    fn strict_decoding() {
+        assert_eq!(
+            strict_decoding_message(&["spec.foo".to_owned(), "spec.items[0].bar".to_owned()]),
+            "strict decoding error: unknown field \"spec.foo\", unknown field \"spec.items[0].bar\""
+        );
+    }
+
+    #[test]
+    fn invalid_responses() {
+        let required = FieldError::required("spec.customer", "");
+        let cause = required.to_status_cause();
+        assert_eq!(cause.reason.as_deref(), Some("FieldValueRequired"));
+        assert_eq!(cause.field.as_deref(), Some("spec.customer"));
+        assert_eq!(cause.message.as_deref(), Some("Required value"));
+        assert_eq!(
+            invalid_message(
+                "bss.ferrule.dev",
+                "Subscription",
+                "acme-hq",
+                std::slice::from_ref(&required)
+            ),
+            "Subscription.bss.ferrule.dev \"acme-hq\" is invalid: spec.customer: Required value"
+        );
+        let other = FieldError::required("spec.product", "");
+        assert_eq!(
+            invalid_message(
+                "bss.ferrule.dev",
+                "Subscription",
+                "x",
+                &[required.clone(), other, required]
+            ),
+            "Subscription.bss.ferrule.dev \"x\" is invalid: [spec.customer: Required value, spec.product: Required value]"
+        );
+        assert_eq!(
+            invalid_message("", "Secret", "s", &[]),
+            "Secret \"s\" is invalid"
         );
     }
 }

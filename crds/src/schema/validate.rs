@@ -378,6 +378,9 @@ impl Walker<'_> {
         for sub in &node.all_of {
             self.node(sub, value, path, resource_root);
         }
+        if node.any_of.is_empty() && node.one_of.is_empty() && node.not.is_none() {
+            return;
+        }
         let p = path.as_str().to_owned();
         if !node.any_of.is_empty()
             && !node
@@ -473,7 +476,7 @@ pub(crate) fn values_equal(a: &Value, b: &Value) -> bool {
     match (a, b) {
         (Value::Number(x), Value::Number(y)) => match (x.as_i64(), y.as_i64()) {
             (Some(x), Some(y)) => x == y,
-            _ => x.as_f64() == y.as_f64() && go_number(x) == go_number(y),
+            _ => x.as_f64() == y.as_f64(),
         },
         (Value::Array(x), Value::Array(y)) => {
             x.len() == y.len() && x.iter().zip(y).all(|(a, b)| values_equal(a, b))

@@ -1,0 +1,3 @@
+//! Southbound: how Ferrule talks to network devices (NETCONF over SSH).
+
+pub mod client;
