@@ -68,7 +68,7 @@ pub(crate) fn mk_subscription(
 pub(crate) fn mk_device(name: &str, role: DeviceRole, site: Option<&str>) -> Arc<Device> {
     let ports = match role {
         DeviceRole::Access => json!(["ge-0/0/1", "ge-0/0/2"]),
-        DeviceRole::Bng => json!(["xe-0/0/0"]),
+        DeviceRole::Bng => json!(null),
         DeviceRole::Core => json!(null),
     };
     let mut device: Device = from_json(json!({

@@ -45,12 +45,6 @@ pub enum BngError {
         /// The candidates, comma-separated.
         candidates: String,
     },
-    /// The BNG lists no port facing the access devices.
-    #[error("BNG {bng} lists no ports; add the port facing its access devices to spec.ports")]
-    NoPort {
-        /// The BNG.
-        bng: String,
-    },
 }
 
 /// The BNG serving `access`: the Device named in its `spec.bng`, else the only bng-role Device
@@ -105,19 +99,14 @@ pub fn bng_for<'a>(
     }
 }
 
-/// The BNG's port facing its access devices: the first of its `spec.ports`.
-///
-/// The Device resource has no field for the BNG side of an access link; a BNG's `spec.ports`
-/// lists its subscriber-facing ports, and subscriber interfaces go on the first.
-pub fn bng_port(bng: &Device) -> Result<String, BngError> {
-    bng.spec
-        .ports
-        .as_ref()
-        .and_then(|ports| ports.first())
-        .cloned()
-        .ok_or_else(|| BngError::NoPort {
-            bng: bng.name_any(),
-        })
+/// The BNG port facing `access`: its `spec.bngPort`, else a port named after the access
+/// device (the documented default).
+pub fn bng_port(access: &Device) -> String {
+    access
+        .spec
+        .bng_port
+        .clone()
+        .unwrap_or_else(|| access.name_any())
 }
 
 /// Whether a pool's selector matches a device: every non-empty list must contain the
@@ -284,11 +273,12 @@ mod tests {
     }
 
     #[test]
-    fn bng_port_is_the_first_listed() {
-        let bng = mk_device("bng1", DeviceRole::Bng, None);
-        assert_eq!(bng_port(&bng).unwrap(), "xe-0/0/0");
-        let bare = mk_device("bng2", DeviceRole::Core, None);
-        assert!(matches!(bng_port(&bare), Err(BngError::NoPort { .. })));
+    fn bng_port_comes_from_the_access_device() {
+        let olt = mk_device("olt1", DeviceRole::Access, None);
+        assert_eq!(bng_port(&olt), "olt1");
+        let mut wired = (*olt).clone();
+        wired.spec.bng_port = Some("xe-0/0/7".into());
+        assert_eq!(bng_port(&wired), "xe-0/0/7");
     }
 
     #[test]

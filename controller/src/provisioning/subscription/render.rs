@@ -180,11 +180,7 @@ mod tests {
             (out[1].target.name.as_str(), out[1].role),
             ("bng1", Role::Bng)
         );
-        assert!(
-            out[1].payload.contains("xe-0/0/0.1203"),
-            "{}",
-            out[1].payload
-        );
+        assert!(out[1].payload.contains("olt1.1203"), "{}", out[1].payload);
         assert!(out[1].payload.contains("100.64.0.5"));
     }
 

