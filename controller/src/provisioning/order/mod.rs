@@ -4,5 +4,7 @@
 //! [`validate`] and [`progress`] are pure; the controller reads the graph and carries out
 //! the changes.
 
+pub mod controller;
 pub mod progress;
+pub mod status;
 pub mod validate;
