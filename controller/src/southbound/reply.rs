@@ -53,6 +53,13 @@ impl RpcReply {
         Ok(reply)
     }
 
+    /// Whether this reply answers the request sent with `message_id`. A reply without
+    /// message-id answers nothing in particular (the server could not read the request) and
+    /// is treated as answering the request in flight.
+    pub fn answers(&self, message_id: &str) -> bool {
+        self.message_id.as_deref().is_none_or(|id| id == message_id)
+    }
+
     /// Whether the operation succeeded: no rpc-error other than warnings.
     pub fn is_success(&self) -> bool {
         self.errors.iter().all(RpcError::is_warning)

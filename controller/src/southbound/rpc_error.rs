@@ -2,6 +2,7 @@
 
 use std::fmt;
 
+use super::tree::{DataPath, PrefixMap};
 use super::xml::{self, Element, NETCONF_BASE_NS, XML_NS, escape_attr, escape_text};
 
 /// The layer an error comes from (`error-type`).
@@ -214,6 +215,21 @@ impl RpcError {
     /// Whether this is only a warning (any other severity counts as an error).
     pub fn is_warning(&self) -> bool {
         self.error_severity == ErrorSeverity::Warning
+    }
+
+    /// The `error-path` as a [`DataPath`] into the configuration, when it is an
+    /// instance-identifier with declared prefixes: a path into the `<config>` of an
+    /// edit-config (`/nc:rpc/nc:edit-config/nc:config/...`, as netconfd reports it) or into a
+    /// datastore. Lets a failure be traced to the owned entry it concerns.
+    pub fn data_path(&self) -> Option<DataPath> {
+        let path = self.error_path.as_deref()?;
+        let prefixes = PrefixMap::from_pairs(self.error_path_namespaces.iter().cloned()).ok()?;
+        let mut rest = path;
+        if let Some(nc) = prefixes.prefix(NETCONF_BASE_NS) {
+            let envelope = format!("/{nc}:rpc/{nc}:edit-config/{nc}:config");
+            rest = path.strip_prefix(&envelope).unwrap_or(path);
+        }
+        DataPath::parse(rest, &prefixes).ok()
     }
 
     /// Reads an `<rpc-error>` element. Missing fields stay empty rather than failing: a

@@ -113,7 +113,12 @@ impl FrameDecoder {
         if let Some(message) = self.decode(src)? {
             return Ok(Some(message));
         }
-        if self.is_idle(src) {
+        // Some servers end the stream with a line feed after their last message.
+        if self.state == State::Header
+            && self.message.is_empty()
+            && src.iter().all(u8::is_ascii_whitespace)
+        {
+            src.clear();
             Ok(None)
         } else {
             let buffered = self.message.len() + src.len();
@@ -404,7 +409,13 @@ mod tests {
             Err(FramingError::Truncated { buffered: 3 })
         ));
         let mut decoder = FrameDecoder::new(100);
-        let mut src = BytesMut::new();
+        let mut src = BytesMut::from(&b"<a/>]]>]]>\n"[..]);
+        assert!(decoder.decode_eof(&mut src).unwrap().is_some());
         assert!(decoder.decode_eof(&mut src).unwrap().is_none());
+        let mut src = BytesMut::from(&b"<b"[..]);
+        assert!(matches!(
+            decoder.decode_eof(&mut src),
+            Err(FramingError::Truncated { buffered: 2 })
+        ));
     }
 }

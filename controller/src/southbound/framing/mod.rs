@@ -99,3 +99,17 @@ pub enum FramingError {
 
 #[cfg(test)]
 mod proptests;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::southbound::hello::{BASE_1_0, BASE_1_1};
+
+    #[test]
+    fn chunked_only_when_both_sides_offer_base_11() {
+        let both = [BASE_1_0, BASE_1_1];
+        assert_eq!(Framing::negotiate(both, both), Framing::Chunked);
+        assert_eq!(Framing::negotiate(both, [BASE_1_0]), Framing::EndOfMessage);
+        assert_eq!(Framing::negotiate([BASE_1_0], both), Framing::EndOfMessage);
+    }
+}

@@ -26,6 +26,16 @@ fn netconfd_invalid_value_is_shown_verbatim() {
         "if".into(),
         "urn:ietf:params:xml:ns:yang:ietf-interfaces".into()
     )));
+    let data_path = error.data_path().unwrap();
+    let ietf = crate::southbound::tree::PrefixMap::from_pairs([(
+        "if",
+        "urn:ietf:params:xml:ns:yang:ietf-interfaces",
+    )])
+    .unwrap();
+    assert_eq!(
+        data_path.format(&ietf),
+        "/if:interfaces/if:interface[if:name='ge-0/0/2']/if:enabled"
+    );
     let message = error.error_message.as_ref().unwrap();
     assert_eq!(message.text, "invalid value");
     assert_eq!(message.lang.as_deref(), Some("en"));
@@ -87,6 +97,7 @@ fn netconfd_reply_with_two_errors() {
 fn netconfd_ok_and_data() {
     let ok = parse(include_bytes!("../testdata/netconfd-ok.xml"));
     assert!(ok.ok && ok.is_success() && ok.data.is_none());
+    assert!(ok.answers("3") && !ok.answers("4"));
     let data = parse(include_bytes!("../testdata/netconfd-get-config.xml"));
     let elements = data.data.as_ref().unwrap();
     assert_eq!(elements.len(), 2);
@@ -158,6 +169,11 @@ fn rfc6241_examples() {
     assert_eq!(
         reply.errors[0].error_message.as_ref().unwrap().text,
         "MTU value 25000 is not within range 256..9192"
+    );
+    assert_eq!(
+        reply.errors[1].data_path().unwrap().steps.len(),
+        4,
+        "top / interface[name] / address / name"
     );
     assert_eq!(
         reply.errors[0].error_path_namespaces,

@@ -19,6 +19,16 @@
 //! - [`compare`] and [`repair`] find and fix drift of owned config on a device;
 //! - [`apply_edit`] applies an edit with RFC 6241 semantics: the datastore engine of
 //!   simulated devices and the reference the diff is checked against.
+//!
+//! Deliberate simplifications, all documented where they apply:
+//! - leaf values are trimmed (templates indent freely; YANG values with significant outer
+//!   whitespace are not supported);
+//! - every list is treated as `ordered-by system`: entry order is not kept and the YANG
+//!   `insert` attribute is ignored;
+//! - a value of the form `prefix:local` whose prefix is bound where it appears is compared as
+//!   a qualified name (identityref), see [`Value`];
+//! - an element that repeats must be a declared keyed list or leaf-list, except in data read
+//!   from a device ([`ParseMode::Device`]), where undeclared repeats are kept by position.
 
 mod apply;
 mod compare;
