@@ -6,6 +6,10 @@ use super::edit::{Edit, Operation};
 use super::node::{ConfigTree, Ident, Key, Node};
 
 /// How entries that appear or disappear are written.
+///
+/// `create` is only safe when `previous` is everything the device holds in the lists
+/// concerned: diff the merge of all owners on a device (see [`merge`](super::merge)), or use
+/// [`NewEntries::Merge`] when diffing one owner whose entries may be shared with others.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DiffOptions {
     /// Operation for keyed entries that are new: `create` (fails with `data-exists` when the

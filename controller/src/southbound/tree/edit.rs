@@ -120,6 +120,18 @@ impl Edit {
         })
     }
 
+    /// Builds an edit from parsed elements, such as the children of `<config>` in a received
+    /// `<edit-config>`.
+    pub fn from_elements(
+        elements: &[crate::southbound::xml::Element],
+        schema: &ListSchema,
+        limits: &XmlLimits,
+    ) -> Result<Self, TreeError> {
+        Ok(Self {
+            tree: ConfigTree::from_elements(elements, schema, limits, ParseMode::Edit)?,
+        })
+    }
+
     /// Whether the edit changes nothing.
     pub fn is_empty(&self) -> bool {
         self.tree.is_empty()
