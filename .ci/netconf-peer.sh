@@ -166,6 +166,11 @@ prepare_state() {
     [ -f "$s/ssh_host_ed25519_key" ] || ssh-keygen -q -t ed25519 -N '' -C "netconf-peer-$PORT" -f "$s/ssh_host_ed25519_key"
     [ -f "$s/client_key" ] || ssh-keygen -q -t ed25519 -N '' -C ferrule-client -f "$s/client_key"
     cp "$s/client_key.pub" "$s/authorized_keys"
+    chmod 755 "$s"
+    chmod 644 "$s/authorized_keys"
+    # sshd reads authorized_keys as the login user: every directory above must let it pass.
+    su -s /bin/sh "$NC_USER" -c "test -r '$s/authorized_keys'" 2>/dev/null ||
+        fail "user $NC_USER cannot read $s/authorized_keys: make every parent directory of $s traversable (chmod o+x), e.g. not under a mktemp -d directory"
     echo "[$HOST]:$PORT $(cut -d' ' -f1,2 "$s/ssh_host_ed25519_key.pub")" >"$s/known_hosts"
     # Modules are loaded by file path so netconfd does not load Debian's SIL plugins for
     # them (those would reconfigure the host's own interfaces).

@@ -53,8 +53,12 @@ pub fn peers(n: usize) -> Option<Vec<Peer>> {
 }
 
 /// Written straight to stderr so that the test harness's output capture does not hide it.
+/// With `FERRULE_REQUIRE_PEERS=1` (set by CI) a missing peer fails the test instead.
 fn notice(text: &str) {
     use std::io::Write as _;
+    if std::env::var_os("FERRULE_REQUIRE_PEERS").is_some_and(|v| v == "1") {
+        panic!("FERRULE_REQUIRE_PEERS=1 but {text}");
+    }
     let _ = writeln!(std::io::stderr(), "NOTICE: {text}");
 }
 
