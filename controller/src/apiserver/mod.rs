@@ -1,0 +1,23 @@
+//! The embedded Kubernetes-compatible API server.
+//!
+//! `ferrule up` runs it in-process; `kubectl` and kube-rs talk to it through the kubeconfig
+//! it writes. Start it with [`serve`], which returns an [`ApiServer`] handle with the bound
+//! address, a [`kube::Client`] constructor and a shutdown. See `docs/apiserver.md` for what
+//! is served and how it differs from a real Kubernetes API server.
+
+pub mod builtin;
+pub mod context;
+pub mod discovery;
+mod fsutil;
+pub mod health;
+pub mod kubeconfig;
+pub mod openapi;
+pub mod pki;
+pub mod registry;
+pub mod request;
+pub mod response;
+pub mod server;
+pub mod status;
+pub mod token;
+
+pub use server::{ApiServer, ServeConfig, ServeError, client, serve};
