@@ -5,19 +5,27 @@
 //! address, a [`kube::Client`] constructor and a shutdown. See `docs/apiserver.md` for what
 //! is served and how it differs from a real Kubernetes API server.
 
+pub mod age;
 pub mod builtin;
 pub mod context;
+pub mod decode;
 pub mod discovery;
+pub mod fieldset;
 mod fsutil;
 pub mod health;
+pub mod jsonpath;
 pub mod kubeconfig;
+pub mod managed;
+pub mod merge_patch;
 pub mod openapi;
 pub mod pki;
+pub mod protobuf;
 pub mod registry;
 pub mod request;
 pub mod response;
 pub mod server;
 pub mod status;
+pub mod table;
 pub mod token;
 
 pub use server::{ApiServer, ServeConfig, ServeError, client, serve};
