@@ -8,8 +8,10 @@
 pub mod age;
 pub mod builtin;
 pub mod context;
+pub mod crd;
 pub mod decode;
 pub mod discovery;
+pub mod events;
 pub mod fieldset;
 mod fsutil;
 pub mod health;
@@ -17,6 +19,7 @@ pub mod jsonpath;
 pub mod kubeconfig;
 pub mod managed;
 pub mod merge_patch;
+pub mod metadata;
 pub mod openapi;
 pub mod pki;
 pub mod protobuf;
@@ -25,6 +28,7 @@ pub mod request;
 pub mod response;
 pub mod server;
 pub mod status;
+pub mod strategy;
 pub mod table;
 pub mod token;
 

@@ -113,10 +113,9 @@ impl Registry {
                 .and_then(Value::as_str)
                 .unwrap_or("")
         });
+        // A terminating CRD stays served until its objects are gone, so that their finalizers
+        // can still be removed.
         for crd in crds {
-            if crd.pointer("/metadata/deletionTimestamp").is_some() {
-                continue;
-            }
             let mut from_crd = types_from_crd(crd);
             // A CRD may not shadow a built-in resource.
             from_crd.retain(|t| {
