@@ -24,6 +24,9 @@ pub enum Command {
     /// Run everything on this machine: the embedded API server (state in SQLite), the
     /// controllers and the HTTP port. Writes a kubeconfig for kubectl.
     Up(UpArgs),
+    /// Print every Ferrule CustomResourceDefinition as a multi-document YAML stream, the
+    /// content of `crds/*.yaml` (`ferrule crds | kubectl apply -f -`).
+    Crds,
 }
 
 /// Options of `ferrule up`.
@@ -54,6 +57,10 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Version => {
             println!("ferrule {}", env!("CARGO_PKG_VERSION"));
+            Ok(())
+        }
+        Command::Crds => {
+            print!("{}", ferrule_crds::crdgen::all_crds_yaml()?);
             Ok(())
         }
         Command::Up(args) => {

@@ -5,3 +5,5 @@
 
 pub mod apiserver;
 pub mod cli;
+pub mod provisioning;
+pub mod render;
