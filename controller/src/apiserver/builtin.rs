@@ -30,7 +30,7 @@ const DEFS: &[Def] = &[
         namespaced: false,
         status: true,
         builtin: Builtin::Namespace,
-        storage_resource: "namespaces",
+        storage_resource: "/namespaces",
         storage_api_version: "v1",
     },
     Def {
@@ -42,7 +42,7 @@ const DEFS: &[Def] = &[
         namespaced: true,
         status: false,
         builtin: Builtin::ConfigMap,
-        storage_resource: "configmaps",
+        storage_resource: "/configmaps",
         storage_api_version: "v1",
     },
     Def {
@@ -54,7 +54,7 @@ const DEFS: &[Def] = &[
         namespaced: true,
         status: false,
         builtin: Builtin::Secret,
-        storage_resource: "secrets",
+        storage_resource: "/secrets",
         storage_api_version: "v1",
     },
     Def {
@@ -66,7 +66,7 @@ const DEFS: &[Def] = &[
         namespaced: true,
         status: false,
         builtin: Builtin::CoreEvent,
-        storage_resource: "events",
+        storage_resource: "/events",
         storage_api_version: "v1",
     },
     Def {
@@ -78,7 +78,7 @@ const DEFS: &[Def] = &[
         namespaced: true,
         status: false,
         builtin: Builtin::EventsV1Event,
-        storage_resource: "events",
+        storage_resource: "/events",
         storage_api_version: "v1",
     },
     Def {
@@ -90,7 +90,7 @@ const DEFS: &[Def] = &[
         namespaced: true,
         status: false,
         builtin: Builtin::Lease,
-        storage_resource: "leases.coordination.k8s.io",
+        storage_resource: "coordination.k8s.io/leases",
         storage_api_version: "coordination.k8s.io/v1",
     },
     Def {
@@ -102,7 +102,7 @@ const DEFS: &[Def] = &[
         namespaced: false,
         status: true,
         builtin: Builtin::Crd,
-        storage_resource: "customresourcedefinitions.apiextensions.k8s.io",
+        storage_resource: "apiextensions.k8s.io/customresourcedefinitions",
         storage_api_version: "apiextensions.k8s.io/v1",
     },
 ];

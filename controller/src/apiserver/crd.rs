@@ -99,14 +99,13 @@ pub fn validate(crd: &Value) -> Vec<Cause> {
             if str_at(v, "/name").is_empty() {
                 causes.push(required(&format!("spec.versions[{i}].name")));
             }
-            if let Some(schema) = v.pointer("/schema/openAPIV3Schema")
-                && !schema.is_object()
-            {
-                causes.push(invalid(
-                    &format!("spec.versions[{i}].schema.openAPIV3Schema"),
-                    schema,
-                    "must be an object",
-                ));
+            if let Some(schema) = v.pointer("/schema/openAPIV3Schema") {
+                let path = format!("spec.versions[{i}].schema.openAPIV3Schema");
+                if schema.is_object() {
+                    causes.extend(super::validation::check_crd_schema(schema, &path));
+                } else {
+                    causes.push(invalid(&path, schema, "must be an object"));
+                }
             }
         }
     }

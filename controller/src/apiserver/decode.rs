@@ -76,10 +76,10 @@ pub fn decode_object(format: BodyFormat, body: &[u8]) -> Result<Value, ApiError>
         BodyFormat::Yaml => parse_yaml(body)?,
         BodyFormat::Protobuf => protobuf::decode(body)
             .map_err(|e| ApiError::bad_request(format!("protobuf body: {e}")))?,
-        other => {
-            return Err(ApiError::unsupported_media_type(&format!(
-                "{other:?} is a patch type; objects are sent as JSON, YAML or protobuf"
-            )));
+        _ => {
+            return Err(ApiError::unsupported(
+                "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/vnd.kubernetes.protobuf",
+            ));
         }
     };
     if !value.is_object() {

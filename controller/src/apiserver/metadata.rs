@@ -12,8 +12,6 @@ use super::status::Cause;
 /// Largest total size of an object's annotations, as in Kubernetes.
 pub const MAX_ANNOTATIONS_BYTES: usize = 256 * 1024;
 
-const DNS1123_LABEL: &str = "[a-z0-9]([-a-z0-9]*[a-z0-9])?";
-const DNS1123_SUBDOMAIN: &str = "[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*";
 const QUALIFIED_NAME: &str = "([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]";
 const LABEL_VALUE: &str = "(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?";
 
@@ -24,16 +22,6 @@ fn compiled(cell: &'static OnceLock<Option<Regex>>, pattern: &str) -> Option<&'s
 
 fn matches(cell: &'static OnceLock<Option<Regex>>, pattern: &str, value: &str) -> bool {
     compiled(cell, pattern).is_some_and(|r| r.is_match(value))
-}
-
-fn is_label(value: &str) -> bool {
-    static R: OnceLock<Option<Regex>> = OnceLock::new();
-    matches(&R, DNS1123_LABEL, value)
-}
-
-fn is_subdomain(value: &str) -> bool {
-    static R: OnceLock<Option<Regex>> = OnceLock::new();
-    matches(&R, DNS1123_SUBDOMAIN, value)
 }
 
 fn is_qualified(value: &str) -> bool {
@@ -56,26 +44,12 @@ fn invalid(field: &str, value: &str, detail: &str) -> Cause {
 
 /// Errors of a DNS-1123 label (namespace names).
 pub fn dns1123_label_errors(value: &str) -> Vec<String> {
-    let mut errs = Vec::new();
-    if value.len() > 63 {
-        errs.push("must be no more than 63 characters".to_string());
-    }
-    if !is_label(value) {
-        errs.push(format!("a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '{DNS1123_LABEL}')"));
-    }
-    errs
+    ferrule_crds::names::dns1123_label_errors(value)
 }
 
 /// Errors of a DNS-1123 subdomain (most object names).
 pub fn dns1123_subdomain_errors(value: &str) -> Vec<String> {
-    let mut errs = Vec::new();
-    if value.len() > 253 {
-        errs.push("must be no more than 253 characters".to_string());
-    }
-    if !is_subdomain(value) {
-        errs.push(format!("a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '{DNS1123_SUBDOMAIN}')"));
-    }
-    errs
+    ferrule_crds::names::dns1123_subdomain_errors(value)
 }
 
 /// Errors of a qualified name (`[prefix/]name`), used for label and annotation keys.

@@ -181,12 +181,17 @@ fn paths_for(t: &ResourceType, paths: &mut Map<String, Value>) {
         "application/json": {"schema": reference},
         "application/yaml": {"schema": reference},
     });
-    let patch_body = json!({
+    // kubectl's client-side apply sends a strategic merge patch exactly when the PATCH
+    // operation lists that media type: built-in types only, as in Kubernetes.
+    let mut patch_body = json!({
         "application/json-patch+json": {"schema": {"type": "object"}},
         "application/merge-patch+json": {"schema": {"type": "object"}},
-        "application/strategic-merge-patch+json": {"schema": {"type": "object"}},
         "application/apply-patch+yaml": {"schema": {"type": "object"}},
     });
+    if !t.is_custom() {
+        patch_body["application/strategic-merge-patch+json"] =
+            json!({"schema": {"type": "object"}});
+    }
     let prefix = if t.group.is_empty() {
         format!("/api/{}", t.version)
     } else {
@@ -333,6 +338,20 @@ mod tests {
             .map(|p| p["name"].as_str().unwrap())
             .collect();
         assert!(params.contains(&"fieldValidation"));
+        let content = &patch["requestBody"]["content"];
+        assert!(content.get("application/merge-patch+json").is_some());
+        assert!(
+            content
+                .get("application/strategic-merge-patch+json")
+                .is_none()
+        );
+        let core = docs.document("", "v1").unwrap();
+        let cm_patch = &core["paths"]["/api/v1/namespaces/{namespace}/configmaps/{name}"]["patch"];
+        assert!(
+            cm_patch["requestBody"]["content"]
+                .get("application/strategic-merge-patch+json")
+                .is_some()
+        );
         let schema = &doc["components"]["schemas"]["io.example.net.v1alpha1.ServiceOrder"];
         assert_eq!(
             schema["properties"]["spec"]["properties"]["tier"]["type"],

@@ -294,7 +294,7 @@ pub fn types_from_crd(crd: &Value) -> Vec<ResourceType> {
             printer_columns,
             schema: v.pointer("/schema/openAPIV3Schema").cloned(),
             builtin: None,
-            storage_resource: format!("{plural}.{group}"),
+            storage_resource: super::store::resource_key(&group, &plural),
             storage_api_version: format!("{group}/{storage_version}"),
         });
     }
@@ -395,7 +395,7 @@ mod tests {
         assert_eq!(
             storage
                 .iter()
-                .filter(|t| t.storage_resource == "serviceorders.net.example.io")
+                .filter(|t| t.storage_resource == "net.example.io/serviceorders")
                 .count(),
             1
         );

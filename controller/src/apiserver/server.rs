@@ -3,6 +3,7 @@
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 use axum::body::Body;
@@ -16,11 +17,12 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use super::context::Ctx;
+use super::context::{Ctx, Tuning};
 use super::kubeconfig::{self, KubeconfigData};
 use super::request::{Route, Want, negotiate, parse_path};
 use super::response::{discovery_media_type, json_with, ok, text};
 use super::status::ApiError;
+use super::store::{Retention, Store, StoreConfig};
 use super::{discovery, fsutil, pki, token};
 
 /// How to run the API server.
@@ -38,6 +40,10 @@ pub struct ServeConfig {
     pub allow_remote: bool,
     /// CRD objects to create or update at start (Ferrule's own CRDs).
     pub crds: Vec<serde_json::Value>,
+    /// How often watches that allow bookmarks get one.
+    pub bookmark_interval: Duration,
+    /// How much history the store keeps for resuming watches.
+    pub retention: Retention,
 }
 
 impl ServeConfig {
@@ -50,6 +56,8 @@ impl ServeConfig {
             insecure_http: false,
             allow_remote: false,
             crds: Vec::new(),
+            bookmark_interval: Duration::from_secs(15),
+            retention: Retention::default(),
         }
     }
 }
@@ -81,10 +89,11 @@ pub enum ServeError {
     /// The storage could not be opened.
     #[error("opening the store: {0}")]
     Store(String),
-    /// Installing the configured CRDs failed.
-    #[error("installing CRD {name}: {error}")]
-    Crd {
-        /// The CRD's name.
+    /// Creating what the server needs at start (the default namespace, the configured CRDs)
+    /// failed.
+    #[error("installing {name}: {error}")]
+    Install {
+        /// What was being installed.
         name: String,
         /// Why it failed.
         error: ApiError,
@@ -127,6 +136,11 @@ impl ApiServer {
     /// A kube-rs client for this server (what the in-process controllers use).
     pub async fn client(&self) -> Result<kube::Client, ServeError> {
         client(&self.kubeconfig).await
+    }
+
+    /// The object store (for administration and tests: compaction, benchmarks).
+    pub fn store(&self) -> &Store {
+        self.ctx.store()
     }
 
     /// Whether the server finished starting (CRDs installed).
@@ -212,7 +226,19 @@ pub async fn serve(config: ServeConfig) -> Result<ApiServer, ServeError> {
     fsutil::write_private(&kubeconfig_path, kubeconfig::render(&kubeconfig).as_bytes())
         .map_err(io_err("writing kubeconfig", &kubeconfig_path))?;
 
-    let ctx = Ctx::open(dir, token, client_addr.to_string()).await?;
+    let mut store = StoreConfig::new(dir.join("state.db"));
+    store.retention = config.retention;
+    let tuning = Tuning {
+        bookmark_interval: config.bookmark_interval,
+        store,
+    };
+    let ctx = Ctx::open(dir, token, client_addr.to_string(), tuning).await?;
+    ctx.ensure_default_namespace()
+        .await
+        .map_err(|error| ServeError::Install {
+            name: "namespace \"default\"".into(),
+            error,
+        })?;
     ctx.install_crds(&config.crds).await?;
     ctx.set_ready();
 

@@ -194,6 +194,11 @@ impl ApiError {
         Self::new(410, "Expired", message)
     }
 
+    /// 504: the request could not be served in time (a resourceVersion from the future).
+    pub fn timeout(message: impl Into<String>) -> Self {
+        Self::new(504, "Timeout", message)
+    }
+
     /// 413: the request body is larger than the limit.
     pub fn too_large(limit: usize) -> Self {
         Self::new(
@@ -212,6 +217,11 @@ impl ApiError {
                 "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/vnd.kubernetes.protobuf (got {content_type:?})"
             ),
         )
+    }
+
+    /// 415 with a specific message.
+    pub fn unsupported(message: impl Into<String>) -> Self {
+        Self::new(415, "UnsupportedMediaType", message)
     }
 
     /// 500: something failed inside the server (storage, encoding).
