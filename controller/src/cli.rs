@@ -99,6 +99,11 @@ pub async fn up(args: UpArgs) -> anyhow::Result<()> {
     config.kubeconfig_path = args.kubeconfig.clone();
     config.insecure_http = args.insecure_http;
     config.allow_remote = args.allow_remote;
+    config.crds = ferrule_crds::crdgen::all_crds()
+        .iter()
+        .map(serde_json::to_value)
+        .collect::<Result<_, _>>()
+        .context("encoding Ferrule's CRDs")?;
     let server = apiserver::serve(config)
         .await
         .context("starting the API server")?;
