@@ -117,26 +117,6 @@ impl Kubectl {
     }
 }
 
-/// The `ferrule` binary of this workspace, built if the test run did not build it.
-pub fn ferrule_binary() -> anyhow::Result<PathBuf> {
-    let exe = std::env::current_exe()?;
-    // target/<profile>/deps/<test> → target/<profile>/ferrule
-    let profile_dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .context("unexpected test binary location")?;
-    let binary = profile_dir.join("ferrule");
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let status = std::process::Command::new(cargo)
-        .args(["build", "-q", "-p", "ferrule", "--bin", "ferrule"])
-        .status()
-        .context("building the ferrule binary")?;
-    if !status.success() || !binary.exists() {
-        bail!("could not build {}", binary.display());
-    }
-    Ok(binary)
-}
-
 /// Polls `check` until it returns `Some`, or fails after `timeout`.
 pub async fn eventually<T, F, Fut>(timeout: Duration, mut check: F) -> anyhow::Result<T>
 where
