@@ -4,3 +4,4 @@
 //! line. See `docs/architecture.md` for how the modules fit together.
 
 pub mod cli;
+pub mod netsim;
