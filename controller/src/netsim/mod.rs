@@ -4,8 +4,11 @@
 //!
 //! See `docs/netsim.md` for the topology format and the control API.
 
+pub mod auth;
+pub mod capabilities;
 pub mod commit;
 pub mod error;
+pub mod faults;
 pub mod hostkey;
 pub mod locks;
 pub mod rpc_error;

@@ -142,15 +142,24 @@ pub fn port_of(name: &str) -> &str {
     name.split_once('.').map_or(name, |(port, _)| port)
 }
 
-/// Reads `down`/`up` rates from an interface description such as
-/// `"ana-silva fibre-500 down=500M up=100M"`. Keys are `down`, `up`, `downMbps`, `upMbps`
-/// (any case, `=` or `:`); values are numbers with an optional `k`, `M` or `G` suffix (bits per
-/// second), or plain megabits for the `…Mbps` keys. Returns (down, up) in bits per second,
-/// 0 when absent.
+/// Reads the downstream and upstream rates from an interface description, in bits per
+/// second (0 when absent). Two spellings are understood:
+/// - `D/U <unit>` as the built-in templates write it (`"cust ana sub s1 500/100 Mbps"`), with
+///   unit `kbps`, `Mbps` or `Gbps` (also glued: `500/100Mbps`);
+/// - `down=500M up=100M`, `downMbps:500`, `upMbps=100` (keys in any case, `=` or `:`;
+///   values with an optional `k`, `M` or `G` suffix, plain megabits for the `…Mbps` keys).
 pub fn rates_from_text(text: &str) -> (u64, u64) {
     let mut down = 0;
     let mut up = 0;
-    for token in text.split(|c: char| c.is_whitespace() || c == ',' || c == ';') {
+    let tokens: Vec<&str> = text
+        .split(|c: char| c.is_whitespace() || c == ',' || c == ';')
+        .filter(|t| !t.is_empty())
+        .collect();
+    for (i, token) in tokens.iter().enumerate() {
+        if let Some((d, u)) = pair_rate(token, tokens.get(i + 1).copied()) {
+            (down, up) = (d, u);
+            continue;
+        }
         let Some((key, value)) = token.split_once(['=', ':']) else {
             continue;
         };
@@ -167,6 +176,29 @@ pub fn rates_from_text(text: &str) -> (u64, u64) {
         }
     }
     (down, up)
+}
+
+/// `500/100` followed by a unit token, or `500/100Mbps`.
+fn pair_rate(token: &str, next: Option<&str>) -> Option<(u64, u64)> {
+    let (d, rest) = token.split_once('/')?;
+    let digits_end = rest
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(rest.len());
+    let (u, glued_unit) = rest.split_at(digits_end);
+    let unit = if glued_unit.is_empty() {
+        next?
+    } else {
+        glued_unit
+    };
+    let multiplier: u64 = match unit.to_ascii_lowercase().as_str() {
+        "kbps" | "kbit/s" => 1_000,
+        "mbps" | "mbit/s" => 1_000_000,
+        "gbps" | "gbit/s" => 1_000_000_000,
+        _ => return None,
+    };
+    let d: u64 = d.parse().ok()?;
+    let u: u64 = u.parse().ok()?;
+    Some((d.checked_mul(multiplier)?, u.checked_mul(multiplier)?))
 }
 
 fn parse_rate(value: &str, mbps: bool) -> Option<u64> {
@@ -246,6 +278,13 @@ mod tests {
         );
         assert_eq!(rates_from_text("down=64kbps up=2000"), (64_000, 2_000));
         assert_eq!(rates_from_text("no rates here up= down=x"), (0, 0));
+        assert_eq!(
+            rates_from_text("cust ana-silva sub ana-home 500/100 Mbps suspended"),
+            (500_000_000, 100_000_000)
+        );
+        assert_eq!(rates_from_text("x 1/2Gbps"), (1_000_000_000, 2_000_000_000));
+        assert_eq!(rates_from_text("ge-0/0/1 is a port"), (0, 0));
+        assert_eq!(rates_from_text("10/20 apples"), (0, 0));
         assert_eq!(rates_from_text("down=99999999999999999999G"), (0, 0));
         assert_eq!(port_of("ge-0/0/1.1203"), "ge-0/0/1");
         assert_eq!(port_of("ge-0/0/1"), "ge-0/0/1");
