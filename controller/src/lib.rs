@@ -6,3 +6,4 @@
 pub mod cli;
 pub mod netsim;
 pub mod render;
+pub mod southbound;
