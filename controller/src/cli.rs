@@ -15,6 +15,8 @@ pub struct Cli {
 pub enum Command {
     /// Print the version of Ferrule.
     Version,
+    /// Run simulated NETCONF devices from a topology file.
+    Netsim(crate::netsim::command::NetsimArgs),
 }
 
 /// Runs one parsed command line.
@@ -24,5 +26,6 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             println!("ferrule {}", env!("CARGO_PKG_VERSION"));
             Ok(())
         }
+        Command::Netsim(args) => crate::netsim::command::run(args),
     }
 }

@@ -2,24 +2,10 @@
 
 use super::topology::{CapabilityOverrides, DatastoreKind};
 
-/// `urn:ietf:params:netconf:base:1.0`.
-pub const BASE_1_0: &str = "urn:ietf:params:netconf:base:1.0";
-/// `urn:ietf:params:netconf:base:1.1`.
-pub const BASE_1_1: &str = "urn:ietf:params:netconf:base:1.1";
-/// `:candidate`.
-pub const CANDIDATE: &str = "urn:ietf:params:netconf:capability:candidate:1.0";
-/// `:confirmed-commit:1.0`.
-pub const CONFIRMED_COMMIT_1_0: &str = "urn:ietf:params:netconf:capability:confirmed-commit:1.0";
-/// `:confirmed-commit:1.1`.
-pub const CONFIRMED_COMMIT_1_1: &str = "urn:ietf:params:netconf:capability:confirmed-commit:1.1";
-/// `:validate:1.0`.
-pub const VALIDATE_1_0: &str = "urn:ietf:params:netconf:capability:validate:1.0";
-/// `:validate:1.1`.
-pub const VALIDATE_1_1: &str = "urn:ietf:params:netconf:capability:validate:1.1";
-/// `:rollback-on-error`.
-pub const ROLLBACK_ON_ERROR: &str = "urn:ietf:params:netconf:capability:rollback-on-error:1.0";
-/// `:writable-running`.
-pub const WRITABLE_RUNNING: &str = "urn:ietf:params:netconf:capability:writable-running:1.0";
+pub use crate::southbound::hello::{
+    BASE_1_0, BASE_1_1, CANDIDATE, CONFIRMED_COMMIT_1_0, CONFIRMED_COMMIT_1_1, ROLLBACK_ON_ERROR,
+    VALIDATE_1_0, VALIDATE_1_1, WRITABLE_RUNNING,
+};
 
 /// Which protocol features a device offers, derived from what it advertises.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,27 +31,45 @@ pub struct Capabilities {
     pub features: Features,
 }
 
-/// Computes a device's capabilities from its datastore, the module capabilities of its
-/// profile and the topology's overrides. Removing `:candidate` or `:writable-running` is
-/// refused: choose the datastore with `datastore:` instead.
+/// What a device offers before the topology's overrides: its datastore, what its profile says
+/// about confirmed commit and rollback-on-error, and its module capabilities.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Offer<'a> {
+    /// Where edits go.
+    pub datastore: DatastoreKind,
+    /// `:confirmed-commit` (candidate devices only).
+    pub confirmed_commit: bool,
+    /// `:rollback-on-error`.
+    pub rollback_on_error: bool,
+    /// Module capability URIs.
+    pub modules: &'a [String],
+}
+
+/// Computes a device's capabilities from what it offers and the topology's overrides.
+/// `:validate` is always offered. Removing `:candidate` or `:writable-running` is refused:
+/// choose the datastore with `datastore:` instead.
 pub fn capabilities(
-    datastore: DatastoreKind,
-    modules: &[String],
+    offer: &Offer<'_>,
     overrides: &CapabilityOverrides,
 ) -> Result<Capabilities, String> {
+    let datastore = offer.datastore;
     let mut uris: Vec<String> = vec![BASE_1_0.to_owned(), BASE_1_1.to_owned()];
     match datastore {
         DatastoreKind::Candidate => {
-            for uri in [CANDIDATE, CONFIRMED_COMMIT_1_0, CONFIRMED_COMMIT_1_1] {
-                uris.push(uri.to_owned());
+            uris.push(CANDIDATE.to_owned());
+            if offer.confirmed_commit {
+                uris.push(CONFIRMED_COMMIT_1_0.to_owned());
+                uris.push(CONFIRMED_COMMIT_1_1.to_owned());
             }
         }
         DatastoreKind::Running => uris.push(WRITABLE_RUNNING.to_owned()),
     }
-    for uri in [VALIDATE_1_0, VALIDATE_1_1, ROLLBACK_ON_ERROR] {
-        uris.push(uri.to_owned());
+    uris.push(VALIDATE_1_0.to_owned());
+    uris.push(VALIDATE_1_1.to_owned());
+    if offer.rollback_on_error {
+        uris.push(ROLLBACK_ON_ERROR.to_owned());
     }
-    uris.extend(modules.iter().cloned());
+    uris.extend(offer.modules.iter().cloned());
     for removed in &overrides.remove {
         if [CANDIDATE, WRITABLE_RUNNING, BASE_1_0].contains(&removed.as_str()) {
             return Err(format!(
@@ -103,14 +107,23 @@ fn matches_uri(uri: &str, pattern: &str) -> bool {
 mod tests {
     use super::*;
 
+    fn offer(datastore: DatastoreKind, modules: &[String]) -> Offer<'_> {
+        Offer {
+            datastore,
+            confirmed_commit: true,
+            rollback_on_error: true,
+            modules,
+        }
+    }
+
     #[test]
     fn candidate_and_running_devices() {
         let none = CapabilityOverrides::default();
-        let c = capabilities(DatastoreKind::Candidate, &[], &none).unwrap();
+        let c = capabilities(&offer(DatastoreKind::Candidate, &[]), &none).unwrap();
         assert!(c.uris.iter().any(|u| u == CANDIDATE));
         assert!(!c.uris.iter().any(|u| u == WRITABLE_RUNNING));
         assert!(c.features.confirmed_commit && c.features.candidate && c.features.base_1_1);
-        let r = capabilities(DatastoreKind::Running, &[], &none).unwrap();
+        let r = capabilities(&offer(DatastoreKind::Running, &[]), &none).unwrap();
         assert!(r.uris.iter().any(|u| u == WRITABLE_RUNNING));
         assert!(!r.uris.iter().any(|u| u == CANDIDATE));
         assert!(!r.features.confirmed_commit && !r.features.candidate);
@@ -129,7 +142,7 @@ mod tests {
                 "urn:ietf:params:xml:ns:yang:ietf-interfaces".to_owned(),
             ],
         };
-        let c = capabilities(DatastoreKind::Candidate, &modules, &overrides).unwrap();
+        let c = capabilities(&offer(DatastoreKind::Candidate, &modules), &overrides).unwrap();
         assert!(!c.features.confirmed_commit && !c.features.base_1_1);
         assert!(c.uris.iter().any(|u| u == "urn:example:extra"));
         assert!(!c.uris.iter().any(|u| u.contains("ietf-interfaces")));
@@ -137,6 +150,13 @@ mod tests {
             add: Vec::new(),
             remove: vec![CANDIDATE.to_owned()],
         };
-        assert!(capabilities(DatastoreKind::Candidate, &[], &bad).is_err());
+        assert!(capabilities(&offer(DatastoreKind::Candidate, &[]), &bad).is_err());
+        let no_confirm = Offer {
+            confirmed_commit: false,
+            ..offer(DatastoreKind::Candidate, &[])
+        };
+        let c = capabilities(&no_confirm, &CapabilityOverrides::default()).unwrap();
+        assert!(!c.features.confirmed_commit);
+        assert!(!c.uris.iter().any(|u| u.contains("confirmed-commit")));
     }
 }

@@ -320,7 +320,7 @@ mod tests {
         s.candidate = Some("b");
         s.commit(&confirmed(60, None), 1).unwrap();
         assert_eq!(
-            s.commit(&CommitRequest::default(), 2).unwrap_err().tag,
+            s.commit(&CommitRequest::default(), 2).unwrap_err().tag(),
             "in-use"
         );
         assert!(!s.session_closed(2));
@@ -336,25 +336,25 @@ mod tests {
         assert!(!s.session_closed(1));
         assert_eq!(s.running, "b");
         let plain = CommitRequest::default();
-        assert_eq!(s.commit(&plain, 2).unwrap_err().tag, "operation-failed");
+        assert_eq!(s.commit(&plain, 2).unwrap_err().tag(), "operation-failed");
         let wrong = CommitRequest {
             persist_id: Some("tx-2".to_owned()),
             ..CommitRequest::default()
         };
-        assert_eq!(s.commit(&wrong, 2).unwrap_err().tag, "invalid-value");
+        assert_eq!(s.commit(&wrong, 2).unwrap_err().tag(), "invalid-value");
         let right = CommitRequest {
             persist_id: Some("tx-1".to_owned()),
             ..CommitRequest::default()
         };
         assert_eq!(s.commit(&right, 2).unwrap(), CommitOutcome::Committed);
         assert!(s.pending().is_none());
-        assert_eq!(s.commit(&right, 2).unwrap_err().tag, "invalid-value");
+        assert_eq!(s.commit(&right, 2).unwrap_err().tag(), "invalid-value");
     }
 
     #[test]
     fn cancel_commit_rules() {
         let mut s = stores();
-        assert_eq!(s.cancel(None, 1).unwrap_err().tag, "operation-failed");
+        assert_eq!(s.cancel(None, 1).unwrap_err().tag(), "operation-failed");
         s.candidate = Some("b");
         s.commit(&confirmed(60, Some("p")), 1).unwrap();
         assert!(s.cancel(None, 1).is_err());
@@ -370,7 +370,7 @@ mod tests {
         s.discard().unwrap();
         assert_eq!(s.candidate, Some("a"));
         let mut r = Datastores::new("a", false);
-        assert_eq!(r.discard().unwrap_err().tag, "operation-not-supported");
+        assert_eq!(r.discard().unwrap_err().tag(), "operation-not-supported");
         assert!(r.commit(&CommitRequest::default(), 1).is_err());
         assert!(!r.candidate_dirty());
     }

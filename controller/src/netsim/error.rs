@@ -34,6 +34,9 @@ pub enum NetsimError {
         /// What is wrong with it.
         reason: String,
     },
+    /// The device profiles could not be loaded; the message names the file and field.
+    #[error("device profiles: {0}")]
+    Profiles(#[from] crate::render::ProfileError),
     /// The topology names a device profile the simulator does not know.
     #[error("device {device}: unknown profile {profile:?}")]
     UnknownProfile {

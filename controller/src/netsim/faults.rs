@@ -119,10 +119,7 @@ mod tests {
             message: "out of TCAM".to_owned(),
         }
         .to_failure();
-        assert_eq!(
-            (f.tag.as_str(), f.message.as_str()),
-            ("resource-denied", "out of TCAM")
-        );
-        assert_eq!(f.error_type, ErrorType::Application);
+        assert_eq!((f.tag(), f.message()), ("resource-denied", "out of TCAM"));
+        assert_eq!(f.error().error_type, ErrorType::Application);
     }
 }

@@ -120,15 +120,18 @@ mod tests {
         let mut locks = LockTable::default();
         locks.lock(Datastore::Candidate, 1).unwrap();
         let err = locks.lock(Datastore::Candidate, 2).unwrap_err();
-        assert_eq!(err.tag, "lock-denied");
-        assert_eq!(err.info, [("session-id".to_owned(), "1".to_owned())]);
+        assert_eq!(err.tag(), "lock-denied");
+        assert_eq!(err.error().error_info.as_ref().unwrap().session_id, Some(1));
         assert!(
             locks.lock(Datastore::Candidate, 1).is_err(),
             "no re-entrant locks"
         );
         locks.lock(Datastore::Running, 2).unwrap();
         assert_eq!(
-            locks.check_write(Datastore::Candidate, 2).unwrap_err().tag,
+            locks
+                .check_write(Datastore::Candidate, 2)
+                .unwrap_err()
+                .tag(),
             "in-use"
         );
         locks.check_write(Datastore::Candidate, 1).unwrap();
@@ -138,13 +141,13 @@ mod tests {
     fn unlock_only_by_holder_and_release_on_close() {
         let mut locks = LockTable::default();
         assert_eq!(
-            locks.unlock(Datastore::Running, 1).unwrap_err().tag,
+            locks.unlock(Datastore::Running, 1).unwrap_err().tag(),
             "operation-failed"
         );
         locks.lock(Datastore::Running, 1).unwrap();
         locks.lock(Datastore::Candidate, 1).unwrap();
         assert_eq!(
-            locks.unlock(Datastore::Running, 2).unwrap_err().tag,
+            locks.unlock(Datastore::Running, 2).unwrap_err().tag(),
             "in-use"
         );
         assert_eq!(

@@ -1,74 +1,32 @@
-//! Server-side `<rpc-error>`s in the RFC 6241 §4.3 shape.
+//! Server-side `<rpc-error>`s in the RFC 6241 §4.3 shape: builders over the southbound
+//! [`RpcError`] type, which also writes them.
 
 use std::fmt;
 
-use quick_xml::escape::escape;
+use crate::southbound::rpc_error::{ErrorInfo, ErrorMessage, ErrorTag, RpcError};
+use crate::southbound::xml::escape_text;
 
-/// The layer an error belongs to (`error-type`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ErrorType {
-    /// Secure transport layer.
-    Transport,
-    /// Messages layer (framing, `<rpc>` envelope).
-    Rpc,
-    /// Operations layer.
-    Protocol,
-    /// Content layer.
-    Application,
-}
+pub use crate::southbound::rpc_error::ErrorType;
 
-/// An error the simulated device reports in an `<rpc-reply>` (boxed: errors travel through
-/// many `Result`s and are rare).
+/// An error a simulated device reports in an `<rpc-reply>` (boxed: errors travel through many
+/// `Result`s and are rare).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RpcFailure(Box<ErrorBody>);
-
-/// The fields of an [`RpcFailure`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ErrorBody {
-    /// `error-type`.
-    pub error_type: ErrorType,
-    /// `error-tag`, e.g. `lock-denied`, `data-exists`, `invalid-value`.
-    pub tag: String,
-    /// `error-app-tag`, when there is one.
-    pub app_tag: Option<String>,
-    /// `error-path`: an XPath to the offending node, when known.
-    pub path: Option<String>,
-    /// `error-message`, for humans.
-    pub message: String,
-    /// `error-info` children as (element name, text), e.g. `("session-id", "7")`.
-    pub info: Vec<(String, String)>,
-}
-
-// === impl ErrorType ===
-
-impl ErrorType {
-    /// The RFC 6241 spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Transport => "transport",
-            Self::Rpc => "rpc",
-            Self::Protocol => "protocol",
-            Self::Application => "application",
-        }
-    }
-}
+pub struct RpcFailure(Box<RpcError>);
 
 // === impl RpcFailure ===
 
 impl RpcFailure {
-    /// An error of the given type and tag.
+    /// An error of the given type and tag (an RFC 6241 spelling), with a message.
     pub fn new(error_type: ErrorType, tag: &str, message: impl Into<String>) -> Self {
-        Self(Box::new(ErrorBody {
-            error_type,
-            tag: tag.to_owned(),
-            app_tag: None,
-            path: None,
-            message: message.into(),
-            info: Vec::new(),
-        }))
+        let mut error = RpcError::new(error_type, ErrorTag::parse(tag));
+        error.error_message = Some(ErrorMessage {
+            text: message.into(),
+            lang: Some("en".to_owned()),
+        });
+        Self(Box::new(error))
     }
 
-    /// `operation-not-supported` for an RPC the device does not implement.
+    /// `operation-not-supported` for an RPC or feature the device does not implement.
     pub fn not_supported(message: impl Into<String>) -> Self {
         Self::new(ErrorType::Protocol, "operation-not-supported", message)
     }
@@ -93,7 +51,7 @@ impl RpcFailure {
         Self::new(ErrorType::Protocol, "operation-failed", message)
     }
 
-    /// `in-use`: another session holds the resource.
+    /// `in-use`: another session holds the resource (its id in `error-info`).
     pub fn in_use(message: impl Into<String>, holder: u32) -> Self {
         Self::new(ErrorType::Protocol, "in-use", message)
             .with_info("session-id", &holder.to_string())
@@ -114,80 +72,64 @@ impl RpcFailure {
         Self::new(ErrorType::Rpc, "malformed-message", message)
     }
 
-    /// Adds an `error-info` child.
+    /// Adds an `error-info` child (`session-id`, `bad-element`, …). `name` is an element
+    /// name chosen by the simulator; `value` is escaped.
     pub fn with_info(mut self, name: &str, value: &str) -> Self {
-        self.info.push((name.to_owned(), value.to_owned()));
+        let info = self.0.error_info.get_or_insert_with(ErrorInfo::default);
+        info.xml
+            .push_str(&format!("<{name}>{}</{name}>", escape_text(value)));
+        match name {
+            "session-id" => info.session_id = value.parse().ok(),
+            "bad-element" => info.bad_element = Some(value.to_owned()),
+            "bad-attribute" => info.bad_attribute = Some(value.to_owned()),
+            "bad-namespace" => info.bad_namespace = Some(value.to_owned()),
+            _ => {}
+        }
         self
     }
 
-    /// Sets the `error-path`.
-    pub fn with_path(mut self, path: impl Into<String>) -> Self {
-        self.path = Some(path.into());
+    /// Sets the `error-path` and the prefixes it uses.
+    pub fn with_path(mut self, path: impl Into<String>, namespaces: Vec<(String, String)>) -> Self {
+        self.0.error_path = Some(path.into());
+        self.0.error_path_namespaces = namespaces;
         self
     }
 
-    /// The `<rpc-error>` element (in the NETCONF base namespace of the enclosing reply).
+    /// The `error-tag`.
+    pub fn tag(&self) -> &str {
+        self.0.error_tag.as_str()
+    }
+
+    /// The `error-message` text.
+    pub fn message(&self) -> &str {
+        self.0
+            .error_message
+            .as_ref()
+            .map_or("", |m| m.text.as_str())
+    }
+
+    /// The error as the southbound type.
+    pub fn error(&self) -> &RpcError {
+        &self.0
+    }
+
+    /// The `<rpc-error>` element.
     pub fn to_xml(&self) -> String {
         let mut out = String::with_capacity(256);
-        out.push_str("<rpc-error><error-type>");
-        out.push_str(self.error_type.as_str());
-        out.push_str("</error-type><error-tag>");
-        out.push_str(&escape(self.tag.as_str()));
-        out.push_str("</error-tag><error-severity>error</error-severity>");
-        if let Some(app_tag) = &self.app_tag {
-            out.push_str("<error-app-tag>");
-            out.push_str(&escape(app_tag.as_str()));
-            out.push_str("</error-app-tag>");
-        }
-        if let Some(path) = &self.path {
-            out.push_str("<error-path>");
-            out.push_str(&escape(path.as_str()));
-            out.push_str("</error-path>");
-        }
-        out.push_str("<error-message xml:lang=\"en\">");
-        out.push_str(&escape(self.message.as_str()));
-        out.push_str("</error-message>");
-        if !self.info.is_empty() {
-            out.push_str("<error-info>");
-            for (name, value) in &self.info {
-                out.push('<');
-                out.push_str(name);
-                out.push('>');
-                out.push_str(&escape(value.as_str()));
-                out.push_str("</");
-                out.push_str(name);
-                out.push('>');
-            }
-            out.push_str("</error-info>");
-        }
-        out.push_str("</rpc-error>");
+        self.0.write_xml(&mut out);
         out
     }
 }
 
-impl std::ops::Deref for RpcFailure {
-    type Target = ErrorBody;
-
-    fn deref(&self) -> &ErrorBody {
-        &self.0
-    }
-}
-
-impl std::ops::DerefMut for RpcFailure {
-    fn deref_mut(&mut self) -> &mut ErrorBody {
-        &mut self.0
+impl From<RpcError> for RpcFailure {
+    fn from(error: RpcError) -> Self {
+        Self(Box::new(error))
     }
 }
 
 impl fmt::Display for RpcFailure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{} {}: {}",
-            self.error_type.as_str(),
-            self.tag,
-            self.message
-        )
+        fmt::Display::fmt(&self.0, f)
     }
 }
 
@@ -197,22 +139,34 @@ mod tests {
 
     #[test]
     fn lock_denied_has_the_rfc_shape() {
-        let xml = RpcFailure::lock_denied(7).to_xml();
+        let failure = RpcFailure::lock_denied(7);
         assert_eq!(
-            xml,
+            failure.to_xml(),
             "<rpc-error><error-type>protocol</error-type><error-tag>lock-denied</error-tag>\
              <error-severity>error</error-severity><error-message xml:lang=\"en\">lock is \
              already held by session 7</error-message><error-info><session-id>7</session-id>\
              </error-info></rpc-error>"
+        );
+        assert_eq!(
+            failure.error().error_info.as_ref().unwrap().session_id,
+            Some(7)
         );
     }
 
     #[test]
     fn text_is_escaped() {
         let xml = RpcFailure::invalid_value("a <b> & c")
-            .with_path("/if:interfaces/if:interface[if:name='x']")
+            .with_path("/if:interfaces/if:interface[if:name='x']", Vec::new())
+            .with_info("bad-element", "<x>")
             .to_xml();
         assert!(xml.contains("a &lt;b&gt; &amp; c"), "{xml}");
-        assert!(xml.contains("[if:name=&apos;x&apos;]"), "{xml}");
+        assert!(
+            xml.contains("<bad-element>&lt;x&gt;</bad-element>"),
+            "{xml}"
+        );
+        assert!(
+            xml.contains("<error-path>/if:interfaces/if:interface[if:name='x']</error-path>"),
+            "{xml}"
+        );
     }
 }
