@@ -28,6 +28,8 @@ pub mod http;
 pub mod locks;
 pub mod model;
 pub mod oper;
+#[cfg(test)]
+mod proptests;
 pub mod rpc;
 pub mod rpc_error;
 mod runtime;
