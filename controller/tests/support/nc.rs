@@ -76,6 +76,7 @@ pub async fn ssh(
 ) -> anyhow::Result<client::Handle<Verifier>> {
     let config = Arc::new(client::Config {
         inactivity_timeout: Some(Duration::from_secs(30)),
+        nodelay: true,
         ..Default::default()
     });
     let verifier = Verifier {
