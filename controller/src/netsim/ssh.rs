@@ -64,8 +64,15 @@ pub(crate) async fn serve(device: Arc<Device>, listener: TcpListener) {
                         }
                     }
                     accepted = sock.accept() => {
-                        if let Ok((stream, peer)) = accepted {
-                            tokio::spawn(connection(device.clone(), stream, peer));
+                        match accepted {
+                            Ok((stream, peer)) => {
+                                tokio::spawn(connection(device.clone(), stream, peer));
+                            }
+                            // Out of file descriptors and the like: back off instead of spinning.
+                            Err(error) => {
+                                tracing::warn!(device = device.name(), %error, "accept failed");
+                                tokio::time::sleep(REBIND_BACKOFF).await;
+                            }
                         }
                         listener = Some(sock);
                     }
