@@ -7,6 +7,7 @@ pub mod apiserver;
 pub mod cli;
 pub mod inventory;
 pub mod metrics;
+pub mod netsim;
 pub mod provisioning;
 pub mod render;
 pub mod southbound;
