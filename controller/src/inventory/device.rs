@@ -57,6 +57,13 @@ pub enum Error {
     Kube(#[from] kube::Error),
 }
 
+impl Error {
+    /// A guarded write met a newer version: retried at once with fresh data.
+    pub fn is_conflict(&self) -> bool {
+        matches!(self, Self::Kube(kube::Error::Api(s)) if s.code == 409)
+    }
+}
+
 /// Reconciles one Device.
 pub async fn reconcile(device: Arc<Device>, ctx: Arc<DeviceContext>) -> Result<Action, Error> {
     let timer = ctx.base.metrics.reconcile_started(CONTROLLER);

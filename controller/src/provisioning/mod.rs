@@ -10,6 +10,7 @@ pub mod netconf;
 pub mod order;
 pub mod patch;
 pub mod reasons;
+pub mod start;
 pub mod stores;
 pub mod subscription;
 pub mod topology;

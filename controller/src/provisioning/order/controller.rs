@@ -43,6 +43,13 @@ pub enum Error {
     Kube(#[from] kube::Error),
 }
 
+impl Error {
+    /// A guarded write met a newer version: retried at once with fresh data.
+    pub fn is_conflict(&self) -> bool {
+        matches!(self, Self::Kube(kube::Error::Api(s)) if s.code == 409)
+    }
+}
+
 /// Reconciles one ServiceOrder.
 pub async fn reconcile(order: Arc<ServiceOrder>, ctx: Arc<Context>) -> Result<Action, Error> {
     let timer = ctx.metrics.reconcile_started(CONTROLLER);
@@ -59,6 +66,9 @@ pub async fn reconcile(order: Arc<ServiceOrder>, ctx: Arc<Context>) -> Result<Ac
 
 /// Retries with backoff.
 pub fn error_policy(order: Arc<ServiceOrder>, err: &Error, ctx: Arc<Context>) -> Action {
+    if err.is_conflict() {
+        return Action::requeue(Duration::from_millis(500));
+    }
     let delay = ctx.backoff.failed(&key(&order));
     tracing::warn!(order = %key(&order), retry_in = ?delay, "order reconcile failed: {err}");
     Action::requeue(delay)

@@ -51,8 +51,16 @@ pub async fn reconcile(sub: Arc<Subscription>, ctx: Arc<Context>) -> Result<Acti
             finalizer::Event::Cleanup(sub) => cleanup(&sub, &ctx).await,
         }
     })
-    .await
-    .map_err(|e| Error::Finalizer(Box::new(e)));
+    .await;
+    let result = match result {
+        // The object went away between the cleanup and the finalizer's removal.
+        Err(finalizer::Error::RemoveFinalizer(kube::Error::Api(status)))
+            if status.is_not_found() =>
+        {
+            Ok(Action::await_change())
+        }
+        other => other.map_err(|e| Error::Finalizer(Box::new(e))),
+    };
     match &result {
         Ok(_) => {
             ctx.backoff.succeeded(&key(&sub));
@@ -72,6 +80,10 @@ pub async fn reconcile(sub: Arc<Subscription>, ctx: Arc<Context>) -> Result<Acti
 /// Waits for a change when the user (or a device's maintenance) must act, retries with
 /// backoff otherwise.
 pub fn error_policy(sub: Arc<Subscription>, err: &Error, ctx: Arc<Context>) -> Action {
+    if err.is_stale_view() {
+        tracing::debug!(subscription = %key(&sub), "stale view, retrying: {err}");
+        return Action::requeue(Duration::from_millis(500));
+    }
     match err.remedy() {
         Remedy::FixSpec | Remedy::Wait => {
             tracing::info!(subscription = %key(&sub), reason = err.reason(), "waiting for a change: {err}");

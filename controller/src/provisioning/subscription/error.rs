@@ -63,6 +63,24 @@ impl Error {
         }
     }
 
+    /// Whether the error only means this controller's view was stale (a conflict on a
+    /// guarded write, a finalizer patch on an outdated object): retried at once, quietly.
+    pub fn is_stale_view(&self) -> bool {
+        let api =
+            |e: &kube::Error| matches!(e, kube::Error::Api(s) if s.code == 409 || s.code == 422);
+        match self {
+            Self::Kube(e) => api(e),
+            Self::Finalizer(inner) => match inner.as_ref() {
+                finalizer::Error::AddFinalizer(e) | finalizer::Error::RemoveFinalizer(e) => api(e),
+                finalizer::Error::ApplyFailed(e) | finalizer::Error::CleanupFailed(e) => {
+                    e.is_stale_view()
+                }
+                _ => false,
+            },
+            _ => false,
+        }
+    }
+
     /// Whether the error belongs in the subscription's status (the API errors do not: they
     /// say nothing about the subscription and are retried).
     pub fn is_reportable(&self) -> bool {
