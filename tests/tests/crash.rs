@@ -36,6 +36,7 @@ fn ferrule_up_child() -> anyhow::Result<()> {
             kubeconfig: None,
             insecure_http: false,
             allow_remote: false,
+            drift_interval: 300,
         }),
     };
     ferrule::cli::run(cli)
