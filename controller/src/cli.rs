@@ -35,6 +35,9 @@ pub enum Command {
     Crds,
     /// Run simulated NETCONF devices from a topology file.
     Netsim(crate::netsim::command::NetsimArgs),
+    /// Dry run: show what applying manifests would do — the claims made and the exact
+    /// NETCONF edit per device — against the running system, pushing nothing.
+    Plan(crate::provisioning::plan::command::PlanArgs),
 }
 
 /// Options of `ferrule up`.
@@ -83,6 +86,15 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             runtime.block_on(up(args))
         }
         Command::Netsim(args) => crate::netsim::command::run(args),
+        Command::Plan(args) => {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .context("starting the async runtime")?;
+            let report = runtime.block_on(crate::provisioning::plan::command::run(args))?;
+            print!("{report}");
+            Ok(())
+        }
     }
 }
 

@@ -9,6 +9,8 @@ use anyhow::Context as _;
 use ferrule::apiserver::{self, ApiServer, ServeConfig};
 use ferrule::metrics::Metrics;
 use ferrule::netsim::{self, CommitRejection, DeviceSpec, Netsim, Topology};
+use ferrule::provisioning::plan::command::plan_documents;
+use ferrule::provisioning::plan::manifests::Document;
 use ferrule::provisioning::start::{self, Running};
 use ferrule::provisioning::stores::Scope;
 use ferrule::render::Renderer;
@@ -349,6 +351,34 @@ async fn orders_configure_devices_through_the_whole_lifecycle() -> anyhow::Resul
 async fn orders_configure_devices_through_the_whole_lifecycle_scenario(
     lab: &Lab,
 ) -> anyhow::Result<()> {
+    // The dry run shows the claims and payloads the order will produce, and changes nothing.
+    let order = json!({"apiVersion": "bss.ferrule.dev/v1alpha1", "kind": "ServiceOrder",
+        "metadata": {"name": "o-add", "namespace": NS},
+        "spec": {"customer": "ana", "items": [add("ana-home", "olt1", "ge-0/0/1")]}});
+    let docs = vec![Document {
+        origin: "test".into(),
+        object: order,
+    }];
+    let renderer = Renderer::builtin()?;
+    let plans = plan_documents(&lab.client, &renderer, &docs).await?;
+    assert_eq!(plans.len(), 1);
+    assert_eq!(plans[0].problem, None);
+    let planned: Vec<&str> = plans[0].claims.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(planned, ["olt1-vlans.1200", "lis-v4.100-64-0-0"]);
+    let payload = plans[0].devices[1]
+        .payload
+        .clone()
+        .context("bng1 payload")?;
+    assert!(
+        payload.contains("xe-0/0/1.1200") && payload.contains("100.64.0.1"),
+        "{payload}"
+    );
+    assert!(lab.claims().await.is_empty(), "a plan creates no claim");
+    assert!(
+        !lab.running("olt1").contains("ge-0/0/1.1200"),
+        "a plan pushes nothing"
+    );
+
     lab.order("o-add", json!([add("ana-home", "olt1", "ge-0/0/1")]))
         .await?;
     lab.order_state("o-add", "Completed").await?;

@@ -59,21 +59,6 @@ impl<C: Connector> NetconfTransactor<C> {
         self
     }
 
-    fn schema(&self, device: &str, profile: &str) -> Result<ProfileSchema, PlanError> {
-        let profile = self
-            .renderer
-            .profiles()
-            .get(profile)
-            .ok_or_else(|| PlanError {
-                device: device.to_owned(),
-                message: format!("unknown device profile {profile}"),
-            })?;
-        ProfileSchema::of(profile).map_err(|message| PlanError {
-            device: device.to_owned(),
-            message,
-        })
-    }
-
     fn edit(&self, plan: &DevicePlan) -> DeviceEdit {
         let profile = self.renderer.profiles().get(&plan.target.profile);
         let rollback = profile.is_some_and(|p| p.rollback_on_error());
@@ -118,23 +103,37 @@ impl<C: Connector> NetconfTransactor<C> {
     }
 }
 
+/// Plans a change set with the keyed lists of each device's profile in `renderer`. Pure: this
+/// is what [`NetconfTransactor::plan`] does, and what `ferrule plan` shows.
+pub fn plan_changes(renderer: &Renderer, changes: &ChangeSet) -> Result<NetworkPlan, PlanError> {
+    let devices = changes
+        .changes
+        .iter()
+        .map(|change| {
+            let device = &change.target.name;
+            let error = |message: String| PlanError {
+                device: device.clone(),
+                message,
+            };
+            let profile = renderer
+                .profiles()
+                .get(&change.target.profile)
+                .ok_or_else(|| {
+                    error(format!("unknown device profile {}", change.target.profile))
+                })?;
+            let ps = ProfileSchema::of(profile).map_err(error)?;
+            plan_device(change, &ps).map_err(error)
+        })
+        .collect::<Result<_, _>>()?;
+    Ok(NetworkPlan {
+        owner: changes.owner.clone(),
+        devices,
+    })
+}
+
 impl<C: Connector> NetworkTransactor for NetconfTransactor<C> {
     fn plan(&self, changes: &ChangeSet) -> Result<NetworkPlan, PlanError> {
-        let devices = changes
-            .changes
-            .iter()
-            .map(|change| {
-                let ps = self.schema(&change.target.name, &change.target.profile)?;
-                plan_device(change, &ps).map_err(|message| PlanError {
-                    device: change.target.name.clone(),
-                    message,
-                })
-            })
-            .collect::<Result<_, _>>()?;
-        Ok(NetworkPlan {
-            owner: changes.owner.clone(),
-            devices,
-        })
+        plan_changes(&self.renderer, changes)
     }
 
     fn apply<'a>(
