@@ -237,3 +237,45 @@ fn every_reference_in_the_examples_names_a_defined_object() {
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
+
+#[test]
+fn example_devices_match_the_simulated_network() {
+    // The Devices of examples/ talk to examples/netsim.yaml: same addresses, and host keys
+    // pinned to what the simulator derives from each device's name.
+    let topology = ferrule::netsim::topology::Topology::load(&examples_dir().join("netsim.yaml"))
+        .expect("examples/netsim.yaml loads");
+    let fingerprints: std::collections::BTreeMap<String, String> =
+        ferrule::netsim::runtime::fingerprints(&topology)
+            .into_iter()
+            .collect();
+    let devices: Vec<Value> = load_all()
+        .into_iter()
+        .map(|(_, d)| d)
+        .filter(|d| kind(d) == "Device")
+        .collect();
+    assert_eq!(
+        devices.len(),
+        fingerprints.len(),
+        "one simulated device per example Device"
+    );
+    for device in devices {
+        let n = name(&device);
+        let pinned = device["spec"]["hostKey"].as_str();
+        assert_eq!(
+            pinned,
+            fingerprints.get(n).map(String::as_str),
+            "hostKey of Device {n}"
+        );
+        let address = device["spec"]["address"].as_str().unwrap();
+        let simulated = topology
+            .devices
+            .iter()
+            .find(|d| d.name == n)
+            .unwrap_or_else(|| panic!("netsim.yaml has no device {n}"));
+        assert_eq!(
+            address,
+            simulated.listen.to_string(),
+            "address of Device {n}"
+        );
+    }
+}
