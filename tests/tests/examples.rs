@@ -11,8 +11,9 @@ use ferrule_crds::crdgen::all_crds;
 use ferrule_crds::schema::{Checked, DocumentValidator};
 use serde_json::Value;
 
-/// Files in examples/ that are not Kubernetes manifests (checked by their own tests).
-const NOT_MANIFESTS: &[&str] = &["netsim.yaml"];
+/// Folders of examples/ that hold no Kubernetes manifests (the simulated network's topology,
+/// checked by the netsim's tests and by the test below).
+const NOT_MANIFESTS: &[&str] = &["network"];
 
 /// Kinds outside Ferrule's CRDs that the examples may use.
 const CORE_KINDS: &[&str] = &["Namespace", "Secret", "ConfigMap"];
@@ -28,13 +29,13 @@ fn manifest_files(dir: &Path, out: &mut Vec<PathBuf>) {
         .collect();
     entries.sort();
     for path in entries {
+        let name = path.file_name().unwrap().to_string_lossy().to_string();
         if path.is_dir() {
-            manifest_files(&path, out);
-        } else if path.extension().is_some_and(|x| x == "yaml" || x == "yml") {
-            let name = path.file_name().unwrap().to_string_lossy().to_string();
             if !NOT_MANIFESTS.contains(&name.as_str()) {
-                out.push(path);
+                manifest_files(&path, out);
             }
+        } else if path.extension().is_some_and(|x| x == "yaml" || x == "yml") {
+            out.push(path);
         }
     }
 }
@@ -240,10 +241,10 @@ fn every_reference_in_the_examples_names_a_defined_object() {
 
 #[test]
 fn example_devices_match_the_simulated_network() {
-    // The Devices of examples/ talk to examples/netsim.yaml: same addresses, and host keys
+    // The Devices of examples/ talk to examples/network/netsim.yaml: same addresses, and host keys
     // pinned to what the simulator derives from each device's name.
-    let topology = ferrule::netsim::Topology::load(&examples_dir().join("netsim.yaml"))
-        .expect("examples/netsim.yaml loads");
+    let topology = ferrule::netsim::Topology::load(&examples_dir().join("network/netsim.yaml"))
+        .expect("examples/network/netsim.yaml loads");
     let fingerprints: std::collections::BTreeMap<String, String> =
         ferrule::netsim::fingerprints(&topology)
             .into_iter()
