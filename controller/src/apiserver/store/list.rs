@@ -216,7 +216,9 @@ pub(super) async fn read_page(
     let from_current =
         rv == meta.last_rv || resource_last_rv(&mut tx, request.resource).await? <= rv;
     let mut cursor = request.after.unwrap_or_default();
-    let chunk = request.limit.map_or(CHUNK, |l| (l + 1).min(CHUNK));
+    let chunk = request
+        .limit
+        .map_or(CHUNK, |l| l.saturating_add(1).min(CHUNK));
     let mut items = Vec::new();
     let mut more = false;
     'scan: loop {

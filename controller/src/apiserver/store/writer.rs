@@ -34,7 +34,7 @@ pub(super) enum Command {
         target: u64,
         reply: oneshot::Sender<Result<CompactStep, StoreError>>,
     },
-    /// Stop after answering.
+    /// Stop, and answer once the connection is closed.
     Shutdown { reply: oneshot::Sender<()> },
 }
 
@@ -78,6 +78,7 @@ impl Writer {
     /// Serves commands until `Shutdown` or until every sender is gone.
     pub async fn run(mut self, mut commands: mpsc::Receiver<Command>) {
         let mut deferred = None;
+        let mut shutdown = None;
         loop {
             let command = match deferred.take() {
                 Some(c) => c,
@@ -105,13 +106,16 @@ impl Writer {
                     let _ = reply.send(self.compact(target).await);
                 }
                 Command::Shutdown { reply } => {
-                    let _ = reply.send(());
+                    shutdown = Some(reply);
                     break;
                 }
             }
         }
         if let Err(e) = self.conn.close().await {
             tracing::warn!(error = %e, "closing the store's writer connection failed");
+        }
+        if let Some(reply) = shutdown {
+            let _ = reply.send(());
         }
     }
 
