@@ -8,7 +8,7 @@ use super::continue_token::ContinueToken;
 use super::key::{from_sql, to_sql};
 use super::ops::parse_stored;
 use super::schema::{KIND_DELETED, read_meta};
-use super::{Store, StoreError};
+use super::{ObjectKey, Store, StoreError};
 use crate::apiserver::field_selector::FieldSelector;
 use crate::apiserver::selector::LabelSelector;
 
@@ -159,6 +159,29 @@ impl Store {
                 .next
                 .map(|(ns, name)| ContinueToken::new(page.rv, ns, name).encode()),
         })
+    }
+}
+
+impl Store {
+    /// The keys of every live object in `namespace`, of any resource, ordered by resource
+    /// then name: what deleting a namespace must remove.
+    pub async fn keys_in_namespace(&self, namespace: &str) -> Result<Vec<ObjectKey>, StoreError> {
+        self.ensure_open()?;
+        let rows = sqlx::query(
+            "SELECT resource, name FROM current WHERE namespace = ?1 ORDER BY resource, name",
+        )
+        .bind(namespace)
+        .fetch_all(self.readers())
+        .await?;
+        rows.into_iter()
+            .map(|row| {
+                Ok(ObjectKey {
+                    resource: row.try_get(0)?,
+                    namespace: namespace.to_string(),
+                    name: row.try_get(1)?,
+                })
+            })
+            .collect()
     }
 }
 
