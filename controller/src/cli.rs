@@ -27,6 +27,8 @@ pub enum Command {
     /// Print every Ferrule CustomResourceDefinition as a multi-document YAML stream, the
     /// content of `crds/*.yaml` (`ferrule crds | kubectl apply -f -`).
     Crds,
+    /// Run simulated NETCONF devices from a topology file.
+    Netsim(crate::netsim::command::NetsimArgs),
 }
 
 /// Options of `ferrule up`.
@@ -71,6 +73,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 .context("starting the async runtime")?;
             runtime.block_on(up(args))
         }
+        Command::Netsim(args) => crate::netsim::command::run(args),
     }
 }
 

@@ -5,5 +5,7 @@
 
 pub mod apiserver;
 pub mod cli;
+pub mod netsim;
 pub mod provisioning;
 pub mod render;
+pub mod southbound;

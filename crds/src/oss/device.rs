@@ -76,6 +76,12 @@ pub struct DeviceSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(min = 1, max = 253), regex(pattern = patterns::DNS1123_SUBDOMAIN))]
     pub bng: Option<String>,
+    /// Port of the BNG that faces this access device; the BNG side of every subscription on
+    /// this access device (its layer-3 sub-interface, e.g. `ge-0/0/0.1203`) is configured on
+    /// it. When absent, the port is named after this access device.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 64))]
+    pub bng_port: Option<String>,
     /// What to do when the device's configuration drifts from what Ferrule owns: Report
     /// raises a ConfigDrift alarm, Repair also re-applies the owned configuration.
     #[serde(default)]

@@ -253,6 +253,13 @@ pub fn unknown_field_message(path: &str) -> String {
     format!("unknown field {}", gofmt::go_quote(path))
 }
 
+/// The API server's error for unknown fields under `fieldValidation=Strict`:
+/// `strict decoding error: unknown field "spec.foo", unknown field "spec.bar"`.
+pub fn strict_decoding_message(pruned: &[String]) -> String {
+    let fields: Vec<String> = pruned.iter().map(|p| unknown_field_message(p)).collect();
+    format!("strict decoding error: {}", fields.join(", "))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -293,6 +300,14 @@ mod tests {
         assert_eq!(
             FieldError::unknown_field("spec.foo").message,
             "unknown field \"spec.foo\""
+        );
+    }
+
+    #[test]
+    fn strict_decoding() {
+        assert_eq!(
+            strict_decoding_message(&["spec.foo".to_owned(), "spec.items[0].bar".to_owned()]),
+            "strict decoding error: unknown field \"spec.foo\", unknown field \"spec.items[0].bar\""
         );
     }
 

@@ -30,7 +30,10 @@ use serde_json::Value;
 
 pub use compile::SchemaError;
 pub use document::{Checked, DocumentValidator, validate_document};
-pub use error::{BadValue, FieldError, FieldErrorKind, invalid_message, unknown_field_message};
+pub use error::{
+    BadValue, FieldError, FieldErrorKind, invalid_message, strict_decoding_message,
+    unknown_field_message,
+};
 pub use structural::check_structural;
 
 use compile::Node;

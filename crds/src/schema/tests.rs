@@ -333,3 +333,10 @@ fn structural_checks() {
         ]
     );
 }
+
+#[test]
+fn compiled_schemas_can_be_shared_between_threads() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<StructuralSchema>();
+    assert_send_sync::<DocumentValidator>();
+}
