@@ -10,9 +10,13 @@ use ferrule::apiserver::store::{ObjectKey, Store, StoreConfig};
 use ferrule_e2e::{eventually, start_server, start_server_on};
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::ConfigMap;
+use k8s_openapi::api::core::v1::Event as CoreEvent;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
-use kube::api::{Api, ObjectMeta, Patch, PatchParams, PostParams, WatchEvent, WatchParams};
+use kube::api::{
+    Api, ListParams, ObjectMeta, Patch, PatchParams, PostParams, WatchEvent, WatchParams,
+};
 use kube::runtime::controller::{Action, Controller};
+use kube::runtime::events::{Event as Recorded, EventType, Recorder, Reporter};
 use kube::runtime::finalizer::{Event as Finalized, finalizer};
 use kube::runtime::{conditions, wait::await_condition, watcher};
 use kube::{Client, CustomResource, CustomResourceExt, Resource, ResourceExt};
@@ -96,6 +100,20 @@ async fn apply_children(w: &Widget, ctx: &Ctx) -> Result<Action, kube::Error> {
     widgets
         .patch_status(&w.name_any(), &pp, &Patch::Apply(&status))
         .await?;
+    let reporter = Reporter {
+        controller: MANAGER.into(),
+        instance: None,
+    };
+    let event = Recorded {
+        type_: EventType::Normal,
+        reason: "Reconciled".into(),
+        note: Some(format!("size {}", w.spec.size)),
+        action: "Reconcile".into(),
+        secondary: None,
+    };
+    Recorder::new(ctx.client.clone(), reporter)
+        .publish(&event, &w.object_ref(&()))
+        .await?;
     Ok(Action::await_change())
 }
 
@@ -173,6 +191,28 @@ async fn controller_reconciles_across_a_restart() -> anyhow::Result<()> {
         (w.status?.observed_generation == w.metadata.generation).then_some(())
     })
     .await?;
+
+    // Events written through events.k8s.io/v1 are read through core/v1, selected by the
+    // involved object as `kubectl describe` does.
+    let events: Api<CoreEvent> = Api::namespaced(client.clone(), "default");
+    let selector = format!(
+        "involvedObject.kind=Widget,involvedObject.name=one,involvedObject.uid={}",
+        one.uid().unwrap_or_default()
+    );
+    let found = eventually(Duration::from_secs(30), || async {
+        let list = events
+            .list(&ListParams::default().fields(&selector))
+            .await
+            .ok()?;
+        list.items
+            .into_iter()
+            .find(|e| e.reason.as_deref() == Some("Reconciled"))
+    })
+    .await?;
+    ensure!(
+        found.reporting_component.as_deref() == Some(MANAGER),
+        "{found:?}"
+    );
 
     // The server restarts; the controller's watches reconnect and carry on.
     server.shutdown().await;
