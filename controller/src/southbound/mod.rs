@@ -1,4 +1,7 @@
-//! Ferrule's NETCONF core, pure parts: bytes and XML in, typed values out, no sockets.
+//! Southbound: how Ferrule talks to network devices (NETCONF over SSH).
+//!
+//! The pure core turns bytes and XML into typed values with no sockets; [`client`] runs SSH
+//! sessions, the session manager and network transactions on top of it.
 //!
 //! How the parts fit, from the wire up:
 //!
@@ -25,6 +28,7 @@
 // Tests report failures by panicking; library code is still checked by the non-test build.
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+pub mod client;
 pub mod framing;
 pub mod hello;
 pub mod message;
