@@ -2,11 +2,17 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 
 use crate::apiserver::{self, ServeConfig, health};
+use crate::metrics::{self, Metrics};
+use crate::provisioning::start;
+use crate::render::Renderer;
+use crate::southbound::client::ManagerPolicy;
 
 /// Ferrule: intent-based OSS/BSS controller for Internet Service Providers.
 #[derive(Debug, Parser)]
@@ -52,6 +58,9 @@ pub struct UpArgs {
     /// Allow listening on non-loopback addresses.
     #[arg(long, env = "FERRULE_ALLOW_REMOTE")]
     pub allow_remote: bool,
+    /// Seconds between drift checks of a connected device.
+    #[arg(long, env = "FERRULE_DRIFT_INTERVAL", default_value_t = 300)]
+    pub drift_interval: u64,
 }
 
 /// Runs one parsed command line.
@@ -95,7 +104,9 @@ pub async fn up(args: UpArgs) -> anyhow::Result<()> {
         );
     }
     let readiness = health::Readiness::default();
-    let (http_addr, http_task) = health::serve(args.http_listen, health::router(readiness.clone()))
+    let metrics = Arc::new(Metrics::new());
+    let router = health::router(readiness.clone()).merge(metrics::router(metrics.clone()));
+    let (http_addr, http_task) = health::serve(args.http_listen, router)
         .await
         .with_context(|| format!("listening on {}", args.http_listen))?;
     let mut config = ServeConfig::new(&args.data, args.api_listen);
@@ -110,6 +121,26 @@ pub async fn up(args: UpArgs) -> anyhow::Result<()> {
     let server = apiserver::serve(config)
         .await
         .context("starting the API server")?;
+    let client = server
+        .client()
+        .await
+        .context("connecting to the API server")?;
+    let renderer = Arc::new(Renderer::builtin().context("loading the device profiles")?);
+    let edge = start::netconf_edge(client.clone(), renderer.clone(), ManagerPolicy::default());
+    let options = start::Options {
+        drift_interval: Duration::from_secs(args.drift_interval.max(1)),
+        ..Default::default()
+    };
+    let controllers = start::start(
+        client,
+        renderer,
+        edge.transactor,
+        edge.agent,
+        metrics,
+        options,
+    )
+    .await
+    .context("starting the controllers")?;
     readiness.set(true);
     println!(
         "ferrule is up: API {} (kubeconfig {}), HTTP http://{}",
@@ -124,6 +155,7 @@ pub async fn up(args: UpArgs) -> anyhow::Result<()> {
     shutdown_signal().await;
     readiness.set(false);
     tracing::info!("shutting down");
+    controllers.shutdown().await;
     server.shutdown().await;
     http_task.abort();
     Ok(())

@@ -5,6 +5,8 @@
 
 pub mod apiserver;
 pub mod cli;
+pub mod inventory;
+pub mod metrics;
 pub mod netsim;
 pub mod provisioning;
 pub mod render;

@@ -5,3 +5,16 @@
 //! files, unit-tested without a server.
 
 pub mod allocate;
+pub mod context;
+pub mod netconf;
+pub mod order;
+pub mod patch;
+pub mod reasons;
+pub mod start;
+pub mod stores;
+pub mod subscription;
+pub mod topology;
+pub mod transactor;
+
+#[cfg(test)]
+pub(crate) mod fixtures;

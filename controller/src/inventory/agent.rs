@@ -1,0 +1,117 @@
+//! The Device controller's view of a device: connect (verifying the host key) and read the
+//! running configuration. The NETCONF implementation uses the same pooled sessions as the
+//! transactions, so a device has one session and one writer.
+
+use std::fmt;
+use std::sync::Arc;
+
+use futures::future::BoxFuture;
+
+use crate::provisioning::netconf::sessions::{DeviceSessions, SessionError};
+use crate::provisioning::transactor::DeviceTarget;
+use crate::southbound::client::{
+    ClientError, Connector, Datastore, DeviceSession, Filter, ManagerError,
+};
+
+/// Why the device could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct AgentError {
+    /// Condition reason: `ConnectFailed`, `HostKeyMismatch`, `HostKeyNotPinned`,
+    /// `AuthenticationFailed`, `CredentialsInvalid`, `ReadFailed`.
+    pub reason: &'static str,
+    /// The error, verbatim.
+    pub message: String,
+}
+
+/// Reads devices.
+pub trait DeviceAgent: Send + Sync + fmt::Debug {
+    /// Opens (or reuses) the session; returns the capabilities the device announced.
+    fn connect<'a>(
+        &'a self,
+        target: &'a DeviceTarget,
+    ) -> BoxFuture<'a, Result<Vec<String>, AgentError>>;
+
+    /// The running configuration (content of `<data>`), restricted by a subtree filter.
+    fn running<'a>(
+        &'a self,
+        target: &'a DeviceTarget,
+        filter: Option<String>,
+    ) -> BoxFuture<'a, Result<String, AgentError>>;
+}
+
+/// [`DeviceAgent`] over NETCONF.
+pub struct NetconfAgent<C: Connector> {
+    sessions: Arc<DeviceSessions<C>>,
+}
+
+impl<C: Connector> fmt::Debug for NetconfAgent<C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("NetconfAgent")
+            .field("sessions", &self.sessions)
+            .finish()
+    }
+}
+
+impl<C: Connector> NetconfAgent<C> {
+    /// An agent using `sessions`.
+    pub fn new(sessions: Arc<DeviceSessions<C>>) -> Self {
+        Self { sessions }
+    }
+}
+
+/// The condition reason of a session failure.
+pub fn session_reason(err: &SessionError) -> &'static str {
+    let client = match err {
+        SessionError::Secret { .. } | SessionError::Credentials { .. } => {
+            return "CredentialsInvalid";
+        }
+        SessionError::Settings(e) => e,
+        SessionError::Connect(ManagerError::Connect { source, .. }) => source,
+        SessionError::Connect(_) => return "ConnectFailed",
+    };
+    match client {
+        ClientError::HostKeyMismatch { .. } => "HostKeyMismatch",
+        ClientError::HostKeyNotPinned { .. } => "HostKeyNotPinned",
+        ClientError::AuthRejected { .. } => "AuthenticationFailed",
+        ClientError::InvalidConfig(_) | ClientError::Credentials(_) => "InvalidSettings",
+        _ => "ConnectFailed",
+    }
+}
+
+impl<C: Connector> DeviceAgent for NetconfAgent<C> {
+    fn connect<'a>(
+        &'a self,
+        target: &'a DeviceTarget,
+    ) -> BoxFuture<'a, Result<Vec<String>, AgentError>> {
+        Box::pin(async move {
+            let lease = self.sessions.lease(target).await.map_err(|e| AgentError {
+                reason: session_reason(&e),
+                message: e.to_string(),
+            })?;
+            Ok(lease.capabilities().uris().to_vec())
+        })
+    }
+
+    fn running<'a>(
+        &'a self,
+        target: &'a DeviceTarget,
+        filter: Option<String>,
+    ) -> BoxFuture<'a, Result<String, AgentError>> {
+        Box::pin(async move {
+            let mut lease = self.sessions.lease(target).await.map_err(|e| AgentError {
+                reason: session_reason(&e),
+                message: e.to_string(),
+            })?;
+            let filter = filter.map(Filter::Subtree);
+            let reply = lease
+                .get_config(Datastore::Running, filter.as_ref())
+                .await
+                .map_err(|e| AgentError {
+                    reason: "ReadFailed",
+                    message: e.to_string(),
+                })?;
+            Ok(reply.inner().to_owned())
+        })
+    }
+}

@@ -1,0 +1,174 @@
+//! What every provisioning reconcile gets: the API client, the renderer, the transactor, the
+//! caches, the metrics and an Event recorder; plus the per-object retry backoff.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use ferrule_crds::Timestamp;
+use k8s_openapi::api::core::v1::ObjectReference;
+use kube::Client;
+use kube::runtime::events::{Event, EventType, Recorder, Reporter};
+
+use crate::metrics::Metrics;
+use crate::provisioning::stores::Stores;
+use crate::provisioning::transactor::NetworkTransactor;
+use crate::render::Renderer;
+
+/// The field manager of every write of the provisioning controllers.
+pub const FIELD_MANAGER: &str = "ferrule-provisioning";
+
+/// Shared state of the provisioning controllers.
+pub struct Context {
+    /// API client.
+    pub client: Client,
+    /// Device profiles and templates.
+    pub renderer: Arc<Renderer>,
+    /// The network edge.
+    pub transactor: Arc<dyn NetworkTransactor>,
+    /// Metrics registry.
+    pub metrics: Arc<Metrics>,
+    /// Watched caches.
+    pub stores: Stores,
+    /// Event recorder.
+    pub recorder: Recorder,
+    /// Retry delays of failing objects.
+    pub backoff: RetryBackoff,
+}
+
+impl fmt::Debug for Context {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Context")
+            .field("stores", &self.stores)
+            .field("transactor", &self.transactor)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Context {
+    /// Builds the context; Events are reported as `controller`.
+    pub fn new(
+        client: Client,
+        renderer: Arc<Renderer>,
+        transactor: Arc<dyn NetworkTransactor>,
+        metrics: Arc<Metrics>,
+        stores: Stores,
+        controller: &str,
+    ) -> Self {
+        let reporter = Reporter {
+            controller: controller.to_owned(),
+            instance: std::env::var("POD_NAME").ok(),
+        };
+        Self {
+            recorder: Recorder::new(client.clone(), reporter),
+            client,
+            renderer,
+            transactor,
+            metrics,
+            stores,
+            backoff: RetryBackoff::default(),
+        }
+    }
+
+    /// Publishes an Event; a failure is logged, never fails the reconcile.
+    pub async fn publish(&self, reference: &ObjectReference, note: &Note) {
+        let event = Event {
+            type_: if note.warning {
+                EventType::Warning
+            } else {
+                EventType::Normal
+            },
+            reason: note.reason.clone(),
+            note: Some(truncate(&note.message, 1024)),
+            action: note.action.to_owned(),
+            secondary: None,
+        };
+        if let Err(err) = self.recorder.publish(&event, reference).await {
+            tracing::warn!(error = %err, reason = %note.reason, "could not publish Event");
+        }
+    }
+}
+
+/// An Event to publish about a resource.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Note {
+    /// Warning (true) or Normal.
+    pub warning: bool,
+    /// CamelCase reason.
+    pub reason: String,
+    /// Human-readable text.
+    pub message: String,
+    /// What the controller did.
+    pub action: &'static str,
+}
+
+/// The current time, as status timestamps carry it.
+pub fn now() -> Timestamp {
+    Timestamp::new(chrono::Utc::now())
+}
+
+/// Cuts `text` to at most `max` bytes on a character boundary.
+pub fn truncate(text: &str, max: usize) -> String {
+    if text.len() <= max {
+        return text.to_owned();
+    }
+    let mut end = max.saturating_sub(3);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}...", &text[..end])
+}
+
+/// Exponential retry delays per object: 2 s doubling up to 5 min, reset on success.
+#[derive(Debug, Default)]
+pub struct RetryBackoff {
+    failures: Mutex<HashMap<String, u32>>,
+}
+
+impl RetryBackoff {
+    /// The first delay.
+    pub const BASE: Duration = Duration::from_secs(2);
+    /// The longest delay.
+    pub const MAX: Duration = Duration::from_secs(300);
+
+    /// Counts a failure of `key` and returns how long to wait before the next try.
+    pub fn failed(&self, key: &str) -> Duration {
+        let Ok(mut failures) = self.failures.lock() else {
+            return Self::MAX;
+        };
+        let count = failures.entry(key.to_owned()).or_insert(0);
+        let delay = Self::BASE.saturating_mul(1u32 << (*count).min(16));
+        *count = count.saturating_add(1);
+        delay.min(Self::MAX)
+    }
+
+    /// Forgets the failures of `key`.
+    pub fn succeeded(&self, key: &str) {
+        if let Ok(mut failures) = self.failures.lock() {
+            failures.remove(key);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_caps_and_resets() {
+        let backoff = RetryBackoff::default();
+        let delays: Vec<u64> = (0..10).map(|_| backoff.failed("a").as_secs()).collect();
+        assert_eq!(delays, [2, 4, 8, 16, 32, 64, 128, 256, 300, 300]);
+        assert_eq!(backoff.failed("b").as_secs(), 2);
+        backoff.succeeded("a");
+        assert_eq!(backoff.failed("a").as_secs(), 2);
+    }
+
+    #[test]
+    fn truncation_respects_characters() {
+        assert_eq!(truncate("abc", 10), "abc");
+        assert_eq!(truncate("ééééé", 7), "éé...");
+        assert_eq!(truncate("ééééé", 6), "é...");
+    }
+}

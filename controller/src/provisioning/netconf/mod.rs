@@ -1,0 +1,199 @@
+//! The [`NetworkTransactor`] over NETCONF: config trees plan the edits, pooled sessions carry
+//! them, and the southbound transaction commits them on every device or on none.
+//!
+//! Devices are leased in a fixed order (by `namespace/name`), so two transactions sharing
+//! devices never wait for each other in a cycle; a lease also makes this process the only
+//! writer of the device while the transaction runs.
+
+pub mod plan;
+pub mod sessions;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::future::BoxFuture;
+
+use crate::provisioning::transactor::{
+    ChangeSet, Committed, DevicePlan, DeviceRpcError, NetworkPlan, NetworkTransactor, PlanError,
+    TransactError,
+};
+use crate::render::Renderer;
+use crate::southbound::client::transaction::{self, DeviceEdit, Transaction, TransactionError};
+use crate::southbound::client::{ClientError, Connector, EditOptions, ErrorOption, RpcErrors};
+
+use plan::{ProfileSchema, plan_device};
+use sessions::DeviceSessions;
+
+/// How long devices wait for the confirming commit before rolling back by themselves.
+pub const DEFAULT_CONFIRM_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// Network transactions over NETCONF sessions.
+pub struct NetconfTransactor<C: Connector> {
+    renderer: Arc<Renderer>,
+    sessions: Arc<DeviceSessions<C>>,
+    confirm_timeout: Duration,
+}
+
+impl<C: Connector> std::fmt::Debug for NetconfTransactor<C> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NetconfTransactor")
+            .field("sessions", &self.sessions)
+            .field("confirm_timeout", &self.confirm_timeout)
+            .finish()
+    }
+}
+
+impl<C: Connector> NetconfTransactor<C> {
+    /// A transactor rendering with `renderer`'s profiles and pushing through `sessions`.
+    pub fn new(renderer: Arc<Renderer>, sessions: Arc<DeviceSessions<C>>) -> Self {
+        Self {
+            renderer,
+            sessions,
+            confirm_timeout: DEFAULT_CONFIRM_TIMEOUT,
+        }
+    }
+
+    /// Changes the confirm timeout.
+    pub fn with_confirm_timeout(mut self, timeout: Duration) -> Self {
+        self.confirm_timeout = timeout;
+        self
+    }
+
+    fn schema(&self, device: &str, profile: &str) -> Result<ProfileSchema, PlanError> {
+        let profile = self
+            .renderer
+            .profiles()
+            .get(profile)
+            .ok_or_else(|| PlanError {
+                device: device.to_owned(),
+                message: format!("unknown device profile {profile}"),
+            })?;
+        ProfileSchema::of(profile).map_err(|message| PlanError {
+            device: device.to_owned(),
+            message,
+        })
+    }
+
+    fn edit(&self, plan: &DevicePlan) -> DeviceEdit {
+        let profile = self.renderer.profiles().get(&plan.target.profile);
+        let rollback = profile.is_some_and(|p| p.rollback_on_error());
+        DeviceEdit {
+            device: plan.target.name.clone(),
+            config: plan.edit.clone().unwrap_or_default(),
+            options: EditOptions {
+                error_option: rollback.then_some(ErrorOption::RollbackOnError),
+                ..Default::default()
+            },
+            validate: profile.is_some_and(|p| p.validate()),
+        }
+    }
+
+    async fn run(&self, plan: &NetworkPlan) -> Result<Committed, TransactError> {
+        let id = format!("ferrule-{}", uuid::Uuid::new_v4());
+        let mut pushed: Vec<&DevicePlan> = plan.pushed().collect();
+        pushed.sort_by_key(|d| d.target.key());
+        let mut leases = Vec::with_capacity(pushed.len());
+        for device in &pushed {
+            let lease = self.sessions.lease(&device.target).await.map_err(|e| {
+                TransactError::Unreachable {
+                    device: device.target.name.clone(),
+                    message: e.to_string(),
+                }
+            })?;
+            leases.push(lease);
+        }
+        let tx = Transaction {
+            id: id.clone(),
+            confirm_timeout: self.confirm_timeout,
+            edits: pushed.iter().map(|d| self.edit(d)).collect(),
+        };
+        let mut sessions: Vec<_> = leases.iter_mut().collect();
+        transaction::apply(&tx, &mut sessions)
+            .await
+            .map_err(transaction_error)?;
+        Ok(Committed {
+            transaction: id,
+            devices: pushed.iter().map(|d| d.target.name.clone()).collect(),
+        })
+    }
+}
+
+impl<C: Connector> NetworkTransactor for NetconfTransactor<C> {
+    fn plan(&self, changes: &ChangeSet) -> Result<NetworkPlan, PlanError> {
+        let devices = changes
+            .changes
+            .iter()
+            .map(|change| {
+                let ps = self.schema(&change.target.name, &change.target.profile)?;
+                plan_device(change, &ps).map_err(|message| PlanError {
+                    device: change.target.name.clone(),
+                    message,
+                })
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(NetworkPlan {
+            owner: changes.owner.clone(),
+            devices,
+        })
+    }
+
+    fn apply<'a>(
+        &'a self,
+        plan: &'a NetworkPlan,
+    ) -> BoxFuture<'a, Result<Committed, TransactError>> {
+        Box::pin(self.run(plan))
+    }
+}
+
+/// The device's errors, verbatim.
+pub fn rpc_errors(errors: &RpcErrors) -> Vec<DeviceRpcError> {
+    errors
+        .errors
+        .iter()
+        .filter(|e| !e.is_warning())
+        .map(|e| DeviceRpcError {
+            error_type: e.error_type.clone(),
+            tag: e.tag.clone(),
+            path: e.path.clone(),
+            message: e.message.clone(),
+            app_tag: e.app_tag.clone(),
+        })
+        .collect()
+}
+
+fn transaction_error(err: TransactionError) -> TransactError {
+    match &err {
+        TransactionError::RolledBack {
+            device,
+            phase,
+            source,
+            ..
+        } => match source {
+            ClientError::Rpc { errors, .. } if !source.is_transient() => TransactError::Rejected {
+                device: device.clone(),
+                phase: phase.to_string(),
+                errors: rpc_errors(errors),
+            },
+            _ if source.breaks_session() => TransactError::Unreachable {
+                device: device.clone(),
+                message: err.to_string(),
+            },
+            _ => TransactError::Failed {
+                transaction: transaction_id(&err),
+                message: err.to_string(),
+            },
+        },
+        _ => TransactError::Failed {
+            transaction: transaction_id(&err),
+            message: err.to_string(),
+        },
+    }
+}
+
+fn transaction_id(err: &TransactionError) -> String {
+    match err {
+        TransactionError::RolledBack { id, .. }
+        | TransactionError::ConfirmIncomplete { id, .. }
+        | TransactionError::Mismatched { id, .. } => id.clone(),
+    }
+}

@@ -1,0 +1,172 @@
+//! Starting the provisioning and inventory controllers against a Kubernetes API.
+//!
+//! ```text
+//! let edge = netconf_edge(client.clone(), renderer.clone(), ManagerPolicy::default());
+//! let running = start(client, renderer, edge.transactor, edge.agent, metrics, Options::default()).await?;
+//! ...
+//! running.shutdown().await;
+//! ```
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use kube::Client;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::inventory::agent::{DeviceAgent, NetconfAgent};
+use crate::inventory::device::{self, DeviceContext};
+use crate::inventory::pool;
+use crate::metrics::Metrics;
+use crate::render::Renderer;
+use crate::southbound::client::{ManagerPolicy, SessionManager, SshConnector};
+
+use super::context::Context;
+use super::netconf::NetconfTransactor;
+use super::netconf::sessions::DeviceSessions;
+use super::order;
+use super::stores::{Scope, Stores};
+use super::subscription;
+use super::transactor::NetworkTransactor;
+
+/// How the controllers run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Options {
+    /// Which namespaces they serve.
+    pub scope: Scope,
+    /// Time between drift checks of a connected device.
+    pub drift_interval: Duration,
+    /// How long to wait for the caches' first lists before giving up.
+    pub ready_timeout: Duration,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            scope: Scope::All,
+            drift_interval: Duration::from_secs(300),
+            ready_timeout: Duration::from_secs(60),
+        }
+    }
+}
+
+/// The device-facing edge over real NETCONF sessions: one session pool shared by the
+/// transactions and the Device controller, so each device has one session and one writer.
+#[derive(Debug, Clone)]
+pub struct Edge {
+    /// Network transactions.
+    pub transactor: Arc<dyn NetworkTransactor>,
+    /// Device reads.
+    pub agent: Arc<dyn DeviceAgent>,
+}
+
+/// The NETCONF-over-SSH edge, with credentials read through `client`.
+pub fn netconf_edge(client: Client, renderer: Arc<Renderer>, policy: ManagerPolicy) -> Edge {
+    let sessions = Arc::new(DeviceSessions::new(
+        client,
+        SessionManager::new(SshConnector, policy),
+    ));
+    Edge {
+        transactor: Arc::new(NetconfTransactor::new(renderer, sessions.clone())),
+        agent: Arc::new(NetconfAgent::new(sessions)),
+    }
+}
+
+/// Why the controllers did not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The caches did not fill in time; is the API server reachable and are the CRDs
+    /// installed?
+    #[error(
+        "the resource caches did not fill within {0:?}; check the API server and that Ferrule's CRDs are installed"
+    )]
+    NotReady(Duration),
+}
+
+/// The running controllers.
+#[derive(Debug)]
+pub struct Running {
+    shutdown: watch::Sender<bool>,
+    controllers: Vec<JoinHandle<()>>,
+    reflectors: Vec<JoinHandle<()>>,
+    stores: Stores,
+}
+
+impl Running {
+    /// The caches the controllers read.
+    pub fn stores(&self) -> &Stores {
+        &self.stores
+    }
+
+    /// Stops the controllers (in-flight reconciles finish) and the caches.
+    pub async fn shutdown(self) {
+        let _ = self.shutdown.send(true);
+        for task in self.controllers {
+            let _ = task.await;
+        }
+        for task in self.reflectors {
+            task.abort();
+        }
+    }
+}
+
+/// Starts the Subscription, ServiceOrder, Device and ResourcePool controllers.
+pub async fn start(
+    client: Client,
+    renderer: Arc<Renderer>,
+    transactor: Arc<dyn NetworkTransactor>,
+    agent: Arc<dyn DeviceAgent>,
+    metrics: Arc<Metrics>,
+    options: Options,
+) -> Result<Running, StartError> {
+    let (stores, reflectors) = Stores::spawn(&client, &options.scope);
+    let ready = tokio::time::timeout(options.ready_timeout, stores.wait_ready()).await;
+    if !matches!(ready, Ok(Ok(()))) {
+        for task in reflectors {
+            task.abort();
+        }
+        return Err(StartError::NotReady(options.ready_timeout));
+    }
+    let (shutdown, signal) = watch::channel(false);
+    let stopped = move || {
+        let mut signal = signal.clone();
+        async move {
+            let _ = signal.wait_for(|stop| *stop).await;
+        }
+    };
+    let context = |name: &str| {
+        Arc::new(Context::new(
+            client.clone(),
+            renderer.clone(),
+            transactor.clone(),
+            metrics.clone(),
+            stores.clone(),
+            name,
+        ))
+    };
+    let subscriptions = context("ferrule-provisioning");
+    let orders = context("ferrule-orders");
+    let pools = context("ferrule-inventory");
+    let devices = Arc::new(DeviceContext {
+        base: context("ferrule-inventory"),
+        agent,
+        drift_interval: options.drift_interval,
+    });
+    let scope = options.scope;
+    let controllers = vec![
+        tokio::spawn(subscription::controller::run(
+            subscriptions,
+            scope.clone(),
+            stopped(),
+        )),
+        tokio::spawn(order::controller::run(orders, scope.clone(), stopped())),
+        tokio::spawn(device::run(devices, scope.clone(), stopped())),
+        tokio::spawn(pool::run(pools, scope, stopped())),
+    ];
+    Ok(Running {
+        shutdown,
+        controllers,
+        reflectors,
+        stores,
+    })
+}

@@ -1,0 +1,614 @@
+//! The Subscription reconciler: runs the pipeline, writes status and Events, removes the
+//! configuration when the subscription is deleted.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use ferrule_crds::bss::subscription::{
+    Allocations, DesiredState, DeviceConfig, SubscriptionStatus,
+};
+use ferrule_crds::oss::resource_pool::PoolType;
+use ferrule_crds::{Customer, Device, Product, ResourceClaim, ResourcePool, Subscription};
+use futures::StreamExt;
+use kube::api::{Patch, PatchParams};
+use kube::runtime::controller::{Action, Controller};
+use kube::runtime::{finalizer, watcher};
+use kube::{Api, Resource, ResourceExt};
+use serde_json::json;
+
+use crate::metrics::ControllerLabel;
+use crate::provisioning::context::{Context, FIELD_MANAGER, Note, now};
+use crate::provisioning::patch::status_patch;
+use crate::provisioning::reasons::Remedy;
+use crate::provisioning::stores::Scope;
+use crate::provisioning::transactor::{Committed, NetworkPlan, TransactError};
+
+use super::allocation::{Need, pinned_subnet, pinned_vlan, releasable};
+use super::applied::{self, APPLIED_ANNOTATION};
+use super::claims::{self, Claimed};
+use super::dereference::{Dereferenced, change_set, in_maintenance};
+use super::error::Error;
+use super::render::{self, Values};
+use super::status::{Outcome, StatusInput, next_status, transitions};
+use super::triggers;
+use super::validate::validate;
+
+/// The finalizer that keeps a deleted Subscription until its configuration is removed.
+pub const FINALIZER: &str = "provisioning.ferrule.dev/cleanup";
+
+/// Controller name in metrics and Events.
+pub const CONTROLLER: &str = "subscription";
+
+/// Reconciles one Subscription.
+pub async fn reconcile(sub: Arc<Subscription>, ctx: Arc<Context>) -> Result<Action, Error> {
+    let timer = ctx.metrics.reconcile_started(CONTROLLER);
+    let ns = sub.namespace().unwrap_or_default();
+    let api: Api<Subscription> = Api::namespaced(ctx.client.clone(), &ns);
+    let result = finalizer::finalizer(&api, FINALIZER, sub.clone(), |event| async {
+        match event {
+            finalizer::Event::Apply(sub) => apply(&sub, &ctx).await,
+            finalizer::Event::Cleanup(sub) => cleanup(&sub, &ctx).await,
+        }
+    })
+    .await;
+    let result = match result {
+        // The object went away between the cleanup and the finalizer's removal.
+        Err(finalizer::Error::RemoveFinalizer(kube::Error::Api(status)))
+            if status.is_not_found() =>
+        {
+            Ok(Action::await_change())
+        }
+        other => other.map_err(|e| Error::Finalizer(Box::new(e))),
+    };
+    match &result {
+        Ok(_) => {
+            ctx.backoff.succeeded(&key(&sub));
+            timer.finish("success");
+        }
+        Err(err) => {
+            timer.finish(match err.remedy() {
+                Remedy::FixSpec => "invalid",
+                Remedy::Wait => "waiting",
+                Remedy::Retry => "error",
+            });
+        }
+    }
+    result
+}
+
+/// Waits for a change when the user (or a device's maintenance) must act, retries with
+/// backoff otherwise.
+pub fn error_policy(sub: Arc<Subscription>, err: &Error, ctx: Arc<Context>) -> Action {
+    if err.is_stale_view() {
+        tracing::debug!(subscription = %key(&sub), "stale view, retrying: {err}");
+        return Action::requeue(Duration::from_millis(500));
+    }
+    match err.remedy() {
+        Remedy::FixSpec | Remedy::Wait => {
+            tracing::info!(subscription = %key(&sub), reason = err.reason(), "waiting for a change: {err}");
+            Action::await_change()
+        }
+        Remedy::Retry => {
+            let delay = ctx.backoff.failed(&key(&sub));
+            tracing::warn!(subscription = %key(&sub), retry_in = ?delay, "reconcile failed: {err}");
+            Action::requeue(delay)
+        }
+    }
+}
+
+fn key(sub: &Subscription) -> String {
+    format!("{}/{}", sub.namespace().unwrap_or_default(), sub.name_any())
+}
+
+// === impl StatusWriter ===
+
+/// Keeps the latest version of the subscription and patches its status and annotation.
+struct StatusWriter {
+    api: Api<Subscription>,
+    current: Subscription,
+}
+
+impl StatusWriter {
+    fn status(&self) -> SubscriptionStatus {
+        self.current.status.clone().unwrap_or_default()
+    }
+
+    fn params() -> PatchParams {
+        PatchParams {
+            field_manager: Some(FIELD_MANAGER.to_owned()),
+            ..Default::default()
+        }
+    }
+
+    async fn write(
+        &mut self,
+        outcome: &Outcome,
+        allocations: Option<Allocations>,
+        devices: Option<Vec<DeviceConfig>>,
+    ) -> Result<(), kube::Error> {
+        let old = self.status();
+        let input = StatusInput {
+            generation: self.current.metadata.generation,
+            suspended: self.current.spec.state == DesiredState::Suspended,
+            now: now(),
+            allocations,
+            devices,
+        };
+        let new = next_status(&old, outcome, input);
+        let (Ok(old_json), Ok(new_json)) = (serde_json::to_value(&old), serde_json::to_value(&new))
+        else {
+            return Ok(());
+        };
+        let Some(patch) = status_patch(
+            self.current.resource_version().as_deref(),
+            &old_json,
+            &new_json,
+        ) else {
+            return Ok(());
+        };
+        let name = self.current.name_any();
+        self.current = self
+            .api
+            .patch_status(&name, &Self::params(), &Patch::Merge(&patch))
+            .await?;
+        Ok(())
+    }
+
+    async fn record_applied(&mut self, plan: &NetworkPlan) -> Result<(), kube::Error> {
+        let value = applied::encode(&plan.devices);
+        let patch = json!({"metadata": {"annotations": {APPLIED_ANNOTATION: value}}});
+        let name = self.current.name_any();
+        self.current = self
+            .api
+            .patch(&name, &Self::params(), &Patch::Merge(&patch))
+            .await?;
+        Ok(())
+    }
+}
+
+// === apply ===
+
+/// A converged pipeline.
+struct Converged {
+    allocations: Allocations,
+    devices: Vec<DeviceConfig>,
+    message: String,
+}
+
+/// A failed pipeline, with the allocations made before the failure.
+struct Failed {
+    error: Error,
+    allocations: Option<Allocations>,
+}
+
+impl<E: Into<Error>> From<E> for Failed {
+    fn from(error: E) -> Self {
+        Self {
+            error: error.into(),
+            allocations: None,
+        }
+    }
+}
+
+async fn apply(sub: &Subscription, ctx: &Context) -> Result<Action, Error> {
+    let api: Api<Subscription> =
+        Api::namespaced(ctx.client.clone(), &sub.namespace().unwrap_or_default());
+    // The cache may lag behind this controller's own last writes; the pipeline must start
+    // from what was really applied.
+    let Some(fresh) = api.get_opt(&sub.name_any()).await? else {
+        return Ok(Action::await_change());
+    };
+    let mut writer = StatusWriter {
+        api,
+        current: fresh,
+    };
+    let before = writer.status();
+    let result = provision(ctx, &mut writer).await;
+    let outcome = match &result {
+        Ok(done) => {
+            writer
+                .write(
+                    &Outcome::Converged {
+                        message: done.message.clone(),
+                    },
+                    Some(done.allocations.clone()),
+                    Some(done.devices.clone()),
+                )
+                .await?;
+            Ok(Action::await_change())
+        }
+        Err(failed) => {
+            if failed.error.is_reportable() {
+                let outcome = failure_outcome(&failed.error);
+                writer
+                    .write(&outcome, failed.allocations.clone(), None)
+                    .await?;
+            }
+            Err(())
+        }
+    };
+    publish_transitions(ctx, &writer.current, &before).await;
+    match (outcome, result) {
+        (Ok(action), _) => Ok(action),
+        (Err(()), Err(failed)) => Err(failed.error),
+        (Err(()), Ok(_)) => Ok(Action::await_change()),
+    }
+}
+
+fn failure_outcome(error: &Error) -> Outcome {
+    let reason = error.reason();
+    let message = error.to_string();
+    match error.remedy() {
+        Remedy::FixSpec => Outcome::Invalid { reason, message },
+        Remedy::Wait => Outcome::Waiting { reason, message },
+        Remedy::Retry => Outcome::Failed { reason, message },
+    }
+}
+
+async fn publish_transitions(ctx: &Context, sub: &Subscription, before: &SubscriptionStatus) {
+    let after = sub.status.clone().unwrap_or_default();
+    let reference = sub.object_ref(&());
+    for note in transitions(before, &after) {
+        ctx.publish(&reference, &note).await;
+    }
+}
+
+/// The pipeline: dereference → validate → allocate → render → plan → transact.
+async fn provision(ctx: &Context, writer: &mut StatusWriter) -> Result<Converged, Failed> {
+    let sub = writer.current.clone();
+    let deref = Dereferenced::read(&sub, &ctx.stores);
+    let intent = validate(&sub, deref.references())?;
+
+    // Allocate.
+    let claims_api: Api<ResourceClaim> = Api::namespaced(ctx.client.clone(), &intent.namespace);
+    let held = claims::own_claims(&claims_api, &sub).await?;
+    let vlan_need = Need {
+        kind: PoolType::Vlan,
+        device: intent.access.device.clone(),
+        pinned: pinned_vlan(intent.pinned_vlan),
+        required: true,
+    };
+    let ipv4_need = Need {
+        kind: PoolType::Ipv4,
+        device: intent.address_device().clone(),
+        pinned: pinned_subnet(intent.pinned_ipv4.as_ref()),
+        required: render::ipv4_required(&ctx.renderer, &intent),
+    };
+    let vlan = claims::acquire(
+        &claims_api,
+        &sub,
+        &vlan_need,
+        &deref.pools,
+        &held,
+        &deref.claims,
+    )
+    .await?;
+    let ipv4 = claims::acquire(
+        &claims_api,
+        &sub,
+        &ipv4_need,
+        &deref.pools,
+        &held,
+        &deref.claims,
+    )
+    .await;
+    let vlan_id = match vlan.value {
+        Some(crate::provisioning::allocate::Allocation::Vlan(id)) => id,
+        _ => 0,
+    };
+    let partial = Allocations {
+        vlan: Some(i32::from(vlan_id)),
+        ipv4: None,
+    };
+    let ipv4 = ipv4.map_err(|error| Failed {
+        error: error.into(),
+        allocations: Some(partial.clone()),
+    })?;
+    let address = match (&intent.pinned_ipv4, &ipv4.value) {
+        (Some(pinned), _) => Some(*pinned),
+        (None, Some(value)) => value.interface_address().and_then(|a| a.parse().ok()),
+        (None, None) => None,
+    };
+    let allocations = Allocations {
+        vlan: Some(i32::from(vlan_id)),
+        ipv4: address.map(|a| a.to_string()),
+    };
+    let failed = |error: Error| Failed {
+        error,
+        allocations: Some(allocations.clone()),
+    };
+
+    // Render and plan.
+    let values = Values {
+        vlan: vlan_id,
+        ipv4: address,
+    };
+    let rendered = render::render(&ctx.renderer, &intent, &values).map_err(|e| failed(e.into()))?;
+    let previous = applied::previous(&sub);
+    let (changes, gone) = change_set(&sub, rendered, &previous, &deref);
+    report_gone(ctx, &sub, &gone).await;
+    let plan = ctx
+        .transactor
+        .plan(&changes)
+        .map_err(|e| failed(e.into()))?;
+    if let Some(device) = in_maintenance(plan.pushed().map(|d| d.target.name.as_str()), &deref) {
+        return Err(failed(Error::Maintenance(device)));
+    }
+
+    // Transact.
+    let committed = push(ctx, writer, &plan).await.map_err(failed)?;
+    let before = writer.status().devices;
+    let devices = applied::device_status(
+        &plan.devices,
+        committed.as_ref().map(|c| c.transaction.as_str()),
+        &before,
+    );
+
+    // Release what is no longer used.
+    let kept: Vec<&super::allocation::Held> = [&vlan, &ipv4]
+        .into_iter()
+        .filter_map(|c: &Claimed| c.held.as_ref())
+        .collect();
+    let unused = releasable(&held, &kept);
+    claims::release(&claims_api, &unused)
+        .await
+        .map_err(|e| failed(e.into()))?;
+
+    let names: Vec<&str> = devices.iter().map(|d| d.name.as_str()).collect();
+    Ok(Converged {
+        allocations,
+        message: format!("configured on {}", names.join(", ")),
+        devices,
+    })
+}
+
+/// Runs the transaction of `plan` when it changes anything, and records what it applied.
+async fn push(
+    ctx: &Context,
+    writer: &mut StatusWriter,
+    plan: &NetworkPlan,
+) -> Result<Option<Committed>, Error> {
+    if plan.is_noop() {
+        ctx.metrics.transaction("noop");
+        if writer
+            .current
+            .metadata
+            .annotations
+            .as_ref()
+            .and_then(|a| a.get(APPLIED_ANNOTATION))
+            .is_none()
+            && plan.devices.iter().any(|d| d.applied.is_some())
+        {
+            writer.record_applied(plan).await?;
+        }
+        return Ok(None);
+    }
+    let names: Vec<&str> = plan.pushed().map(|d| d.target.name.as_str()).collect();
+    writer
+        .write(
+            &Outcome::Provisioning {
+                message: format!("pushing configuration to {}", names.join(", ")),
+            },
+            None,
+            None,
+        )
+        .await?;
+    let started = Instant::now();
+    let result = ctx.transactor.apply(plan).await;
+    ctx.metrics
+        .transaction_duration
+        .observe(started.elapsed().as_secs_f64());
+    let committed = match result {
+        Ok(committed) => committed,
+        Err(err) => {
+            ctx.metrics.transaction(match &err {
+                TransactError::Unreachable { .. } => "unreachable",
+                TransactError::Rejected { .. } => "rejected",
+                TransactError::Failed { .. } => "failed",
+            });
+            return Err(err.into());
+        }
+    };
+    ctx.metrics.transaction("committed");
+    writer.record_applied(plan).await?;
+    record_device_transactions(ctx, plan, &committed).await;
+    Ok(Some(committed))
+}
+
+/// `status.lastTransaction` of every device the transaction changed (best effort: it is
+/// informational and the Device controller owns the rest of that status).
+async fn record_device_transactions(ctx: &Context, plan: &NetworkPlan, committed: &Committed) {
+    for device in plan.pushed() {
+        let api: Api<Device> = Api::namespaced(ctx.client.clone(), &device.target.namespace);
+        let patch = json!({"status": {"lastTransaction": committed.transaction}});
+        let params = StatusWriter::params();
+        if let Err(err) = api
+            .patch_status(&device.target.name, &params, &Patch::Merge(&patch))
+            .await
+        {
+            tracing::debug!(device = %device.target.name, error = %err, "could not record lastTransaction");
+        }
+    }
+}
+
+async fn report_gone(ctx: &Context, sub: &Subscription, gone: &[String]) {
+    for device in gone {
+        let note = Note {
+            warning: true,
+            reason: "DeviceGone".into(),
+            message: format!(
+                "Device {device} no longer exists; the configuration this subscription had there was not removed"
+            ),
+            action: "Deprovision",
+        };
+        ctx.publish(&sub.object_ref(&()), &note).await;
+    }
+}
+
+// === cleanup ===
+
+async fn cleanup(sub: &Subscription, ctx: &Context) -> Result<Action, Error> {
+    let ns = sub.namespace().unwrap_or_default();
+    let api: Api<Subscription> = Api::namespaced(ctx.client.clone(), &ns);
+    let Some(fresh) = api.get_opt(&sub.name_any()).await? else {
+        return Ok(Action::await_change());
+    };
+    let mut writer = StatusWriter {
+        api,
+        current: fresh,
+    };
+    let before = writer.status();
+    let result = remove(ctx, &mut writer).await;
+    if let Err(err) = &result
+        && err.is_reportable()
+    {
+        let message = format!("removing configuration: {err}");
+        writer
+            .write(&Outcome::Terminating { message }, None, None)
+            .await?;
+    }
+    publish_transitions(ctx, &writer.current, &before).await;
+    result?;
+    let claims_api: Api<ResourceClaim> = Api::namespaced(ctx.client.clone(), &ns);
+    let held = claims::own_claims(&claims_api, &writer.current).await?;
+    claims::release(&claims_api, &held.iter().collect::<Vec<_>>()).await?;
+    Ok(Action::await_change())
+}
+
+/// Removes exactly the subscription's entries from every device it has configuration on.
+async fn remove(ctx: &Context, writer: &mut StatusWriter) -> Result<(), Error> {
+    let sub = writer.current.clone();
+    let previous = applied::previous(&sub);
+    if previous.is_empty() {
+        return Ok(());
+    }
+    let deref = Dereferenced::read(&sub, &ctx.stores);
+    let (changes, gone) = change_set(&sub, Vec::new(), &previous, &deref);
+    report_gone(ctx, &sub, &gone).await;
+    let plan = ctx.transactor.plan(&changes)?;
+    if let Some(device) = in_maintenance(plan.pushed().map(|d| d.target.name.as_str()), &deref) {
+        return Err(Error::Maintenance(device));
+    }
+    if !plan.is_noop() {
+        let names: Vec<&str> = plan.pushed().map(|d| d.target.name.as_str()).collect();
+        let message = format!("removing configuration from {}", names.join(", "));
+        writer
+            .write(&Outcome::Terminating { message }, None, None)
+            .await?;
+        let started = Instant::now();
+        let result = ctx.transactor.apply(&plan).await;
+        ctx.metrics
+            .transaction_duration
+            .observe(started.elapsed().as_secs_f64());
+        ctx.metrics.transaction(if result.is_ok() {
+            "committed"
+        } else {
+            "failed"
+        });
+        result?;
+    }
+    // Recorded before the finalizer goes, so a retry does not remove anything twice.
+    let message = "configuration removed".to_owned();
+    writer
+        .write(&Outcome::Terminating { message }, None, Some(Vec::new()))
+        .await?;
+    Ok(())
+}
+
+// === run ===
+
+/// Runs the Subscription controller until `shutdown` resolves.
+pub async fn run(
+    ctx: Arc<Context>,
+    scope: Scope,
+    shutdown: impl Future<Output = ()> + Send + Sync + 'static,
+) {
+    let client = ctx.client.clone();
+    let config = watcher::Config::default();
+    let stores = ctx.stores.clone();
+    let (subs, devices) = (stores.subscriptions.clone(), stores.devices.clone());
+    let prints = triggers::Fingerprints::default();
+    let device_trigger = {
+        let (subs, devices) = (subs.clone(), devices.clone());
+        move |device: Device| {
+            let (key, print) = triggers::device_fingerprint(&device);
+            if !prints.changed(key, print) {
+                return Vec::new();
+            }
+            triggers::for_device(&device, &subs.state(), &devices.state())
+        }
+    };
+    let queue = spawn_queue_gauge(ctx.clone());
+    let s1 = subs.clone();
+    let s2 = subs.clone();
+    let s3 = subs.clone();
+    let s4 = subs.clone();
+    let s5 = subs.clone();
+    Controller::new(scope.api::<Subscription>(client.clone()), config.clone())
+        .watches(
+            scope.api::<Device>(client.clone()),
+            config.clone(),
+            device_trigger,
+        )
+        .watches(
+            scope.api::<Product>(client.clone()),
+            config.clone(),
+            move |p: Product| triggers::for_product(&p, &s1.state()),
+        )
+        .watches(
+            scope.api::<Customer>(client.clone()),
+            config.clone(),
+            move |c: Customer| triggers::for_customer(&c, &s2.state()),
+        )
+        .watches(
+            scope.api::<ResourcePool>(client.clone()),
+            config.clone(),
+            move |p: ResourcePool| triggers::for_pool(&p, &s3.state()),
+        )
+        .watches(
+            scope.api::<ResourceClaim>(client.clone()),
+            config.clone(),
+            move |c: ResourceClaim| triggers::for_claim(&c, &s4.state()),
+        )
+        .watches(
+            scope.api::<Subscription>(client),
+            config,
+            move |s: Subscription| triggers::for_port_holder(&s, &s5.state()),
+        )
+        .graceful_shutdown_on(shutdown)
+        .run(reconcile, error_policy, ctx)
+        .for_each(|result| async move {
+            if let Err(err) = result {
+                tracing::debug!(error = %err, "subscription reconcile");
+            }
+        })
+        .await;
+    queue.abort();
+}
+
+/// Updates the queue-depth gauge from the cache every few seconds.
+fn spawn_queue_gauge(ctx: Arc<Context>) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let label = ControllerLabel {
+            controller: CONTROLLER.to_owned(),
+        };
+        loop {
+            let behind = ctx
+                .stores
+                .subscriptions
+                .state()
+                .iter()
+                .filter(|s| {
+                    let observed = s.status.as_ref().and_then(|st| st.observed_generation);
+                    observed.is_none() || observed < s.metadata.generation
+                })
+                .count();
+            ctx.metrics
+                .queue_depth
+                .get_or_create(&label)
+                .set(i64::try_from(behind).unwrap_or(i64::MAX));
+            tokio::time::sleep(Duration::from_secs(10)).await;
+        }
+    })
+}
