@@ -310,6 +310,25 @@ async fn watchers_recover_from_a_compacted_version() -> anyhow::Result<()> {
         other => anyhow::bail!("expected a 410 ERROR event, got {other:?}"),
     }
 
+    // A streaming list (sendInitialEvents=true) ends its initial state with the bookmark.
+    let mut streaming = watcher(cms.clone(), watcher::Config::default().streaming_lists()).boxed();
+    let mut initial = Vec::new();
+    tokio::time::timeout(Duration::from_secs(30), async {
+        while let Some(event) = streaming.next().await {
+            match event? {
+                watcher::Event::InitApply(cm) => initial.push(cm.name_any()),
+                watcher::Event::InitDone => break,
+                _ => {}
+            }
+        }
+        anyhow::Ok(())
+    })
+    .await
+    .context("the streaming list did not end its initial events")??;
+    initial.sort();
+    ensure!(initial == ["a", "b", "c"], "{initial:?}");
+    drop(streaming);
+
     // A running watcher whose version gets compacted while the server is down re-lists.
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let watch = tokio::spawn(
