@@ -22,6 +22,23 @@ pub struct AgentError {
     pub reason: &'static str,
     /// The error, verbatim.
     pub message: String,
+    /// Set when no attempt was made because the device is backing off after a failure
+    /// (whose reason the caller already knows): how long until the next attempt.
+    pub backing_off: Option<std::time::Duration>,
+}
+
+impl AgentError {
+    fn of_session(err: &SessionError) -> Self {
+        let backing_off = match err {
+            SessionError::Connect(e @ ManagerError::BackingOff { .. }) => e.retry_in(),
+            _ => None,
+        };
+        Self {
+            reason: session_reason(err),
+            message: err.to_string(),
+            backing_off,
+        }
+    }
 }
 
 /// Reads devices.
@@ -85,10 +102,11 @@ impl<C: Connector> DeviceAgent for NetconfAgent<C> {
         target: &'a DeviceTarget,
     ) -> BoxFuture<'a, Result<Vec<String>, AgentError>> {
         Box::pin(async move {
-            let lease = self.sessions.lease(target).await.map_err(|e| AgentError {
-                reason: session_reason(&e),
-                message: e.to_string(),
-            })?;
+            let lease = self
+                .sessions
+                .lease(target)
+                .await
+                .map_err(|e| AgentError::of_session(&e))?;
             Ok(lease.capabilities().uris().to_vec())
         })
     }
@@ -99,10 +117,11 @@ impl<C: Connector> DeviceAgent for NetconfAgent<C> {
         filter: Option<String>,
     ) -> BoxFuture<'a, Result<String, AgentError>> {
         Box::pin(async move {
-            let mut lease = self.sessions.lease(target).await.map_err(|e| AgentError {
-                reason: session_reason(&e),
-                message: e.to_string(),
-            })?;
+            let mut lease = self
+                .sessions
+                .lease(target)
+                .await
+                .map_err(|e| AgentError::of_session(&e))?;
             let filter = filter.map(Filter::Subtree);
             let reply = lease
                 .get_config(Datastore::Running, filter.as_ref())
@@ -110,6 +129,7 @@ impl<C: Connector> DeviceAgent for NetconfAgent<C> {
                 .map_err(|e| AgentError {
                     reason: "ReadFailed",
                     message: e.to_string(),
+                    backing_off: None,
                 })?;
             Ok(reply.inner().to_owned())
         })

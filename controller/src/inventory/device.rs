@@ -104,6 +104,14 @@ async fn observe(device: &Device, ctx: &DeviceContext) -> Result<Action, Error> 
     let generation = current.metadata.generation;
     let probe = match ctx.agent.connect(&target).await {
         Ok(capabilities) => Probe::Connected { capabilities },
+        // The failure that started the backoff is already in the status; keep its reason.
+        Err(err)
+            if before.phase == Some(DevicePhase::Unreachable)
+                && before.observed_generation == generation
+                && err.backing_off.is_some() =>
+        {
+            return Ok(Action::requeue(err.backing_off.unwrap_or(BUSY_RETRY)));
+        }
         Err(err) => Probe::Unreachable {
             reason: err.reason,
             message: err.message,

@@ -42,6 +42,12 @@ pub const CONTROLLER: &str = "subscription";
 
 /// Reconciles one Subscription.
 pub async fn reconcile(sub: Arc<Subscription>, ctx: Arc<Context>) -> Result<Action, Error> {
+    // The failure's own status write triggers a reconcile at once; wait out the backoff.
+    if sub.metadata.deletion_timestamp.is_none()
+        && let Some(left) = ctx.backoff.hold(&key(&sub), sub.metadata.generation)
+    {
+        return Ok(Action::requeue(left));
+    }
     let timer = ctx.metrics.reconcile_started(CONTROLLER);
     let ns = sub.namespace().unwrap_or_default();
     let api: Api<Subscription> = Api::namespaced(ctx.client.clone(), &ns);
@@ -90,7 +96,7 @@ pub fn error_policy(sub: Arc<Subscription>, err: &Error, ctx: Arc<Context>) -> A
             Action::await_change()
         }
         Remedy::Retry => {
-            let delay = ctx.backoff.failed(&key(&sub));
+            let delay = ctx.backoff.failed_at(&key(&sub), sub.metadata.generation);
             tracing::warn!(subscription = %key(&sub), retry_in = ?delay, "reconcile failed: {err}");
             Action::requeue(delay)
         }

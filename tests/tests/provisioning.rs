@@ -1,0 +1,664 @@
+//! Provisioning end to end, in one process: the embedded API server, simulated NETCONF
+//! devices, and the Subscription, ServiceOrder, Device and ResourcePool controllers with the
+//! real NETCONF edge (SSH sessions, pinned host keys, confirmed-commit transactions).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use ferrule::apiserver::{self, ApiServer, ServeConfig};
+use ferrule::metrics::Metrics;
+use ferrule::netsim::{self, CommitRejection, DeviceSpec, Netsim, Topology};
+use ferrule::provisioning::start::{self, Running};
+use ferrule::provisioning::stores::Scope;
+use ferrule::render::Renderer;
+use ferrule::southbound::client::ManagerPolicy;
+use ferrule_crds::condition::{find_condition, types};
+use ferrule_crds::{Alarm, Device, ResourceClaim, ResourcePool, ServiceOrder, Subscription};
+use ferrule_e2e::eventually;
+use k8s_openapi::api::core::v1::{Namespace, Secret};
+use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
+use kube::{Client, Resource};
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+
+const NS: &str = "isp";
+const WAIT: Duration = Duration::from_secs(30);
+const IF_NS: &str = "urn:ietf:params:xml:ns:yang:ietf-interfaces";
+
+/// An API server, simulated devices olt1 (Repair), olt2 (Report, a one-VLAN pool) and bng1,
+/// and the controllers.
+struct Lab {
+    client: Client,
+    netsim: Netsim,
+    controllers: Option<Running>,
+    server: Option<ApiServer>,
+    _dir: tempfile::TempDir,
+}
+
+impl Lab {
+    async fn start() -> anyhow::Result<Self> {
+        let dir = tempfile::tempdir()?;
+        let mut config = ServeConfig::new(dir.path(), "127.0.0.1:0".parse()?);
+        config.bookmark_interval = Duration::from_secs(2);
+        config.crds = ferrule_crds::crdgen::all_crds()
+            .iter()
+            .map(serde_json::to_value)
+            .collect::<Result<_, _>>()?;
+        let server = apiserver::serve(config).await?;
+        let client = server.client().await?;
+        let any = "127.0.0.1:0".parse()?;
+        let mut olt1 = DeviceSpec::new("olt1", any);
+        olt1.ports = vec!["ge-0/0/1".into(), "ge-0/0/2".into()];
+        let mut olt2 = DeviceSpec::new("olt2", any);
+        olt2.ports = vec!["ge-0/0/1".into(), "ge-0/0/2".into()];
+        let mut bng1 = DeviceSpec::new("bng1", any);
+        bng1.ports = vec!["xe-0/0/1".into(), "xe-0/0/2".into()];
+        let netsim = netsim::start(Topology::new(vec![olt1, olt2, bng1])?).await?;
+
+        let lab = Lab {
+            client: client.clone(),
+            netsim,
+            controllers: None,
+            server: Some(server),
+            _dir: dir,
+        };
+        lab.seed().await?;
+        let renderer = Arc::new(Renderer::builtin()?);
+        let policy = ManagerPolicy {
+            connect_attempts: 1,
+            ..Default::default()
+        };
+        let edge = start::netconf_edge(client.clone(), renderer.clone(), policy);
+        let options = start::Options {
+            scope: Scope::Namespace(NS.into()),
+            drift_interval: Duration::from_secs(2),
+            ..Default::default()
+        };
+        let running = start::start(
+            client,
+            renderer,
+            edge.transactor,
+            edge.agent,
+            Arc::new(Metrics::new()),
+            options,
+        )
+        .await?;
+        Ok(Lab {
+            controllers: Some(running),
+            ..lab
+        })
+    }
+
+    async fn create<K>(&self, object: Value) -> anyhow::Result<K>
+    where
+        K: Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()>
+            + Clone
+            + DeserializeOwned
+            + serde::Serialize
+            + std::fmt::Debug,
+    {
+        let object: K = serde_json::from_value(object)?;
+        let api: Api<K> = Api::namespaced(self.client.clone(), NS);
+        Ok(api.create(&PostParams::default(), &object).await?)
+    }
+
+    fn device(&self, name: &str, role: &str, extra: Value) -> anyhow::Result<Value> {
+        let addr = self.netsim.addr(name).context("netsim device")?;
+        let fingerprint = self.netsim.fingerprint(name).context("fingerprint")?;
+        let mut spec = json!({
+            "address": addr.to_string(), "profile": "ietf", "credentialsSecret": "netsim-admin",
+            "hostKey": fingerprint, "role": role, "site": "lis"
+        });
+        if let (Some(spec), Some(extra)) = (spec.as_object_mut(), extra.as_object()) {
+            spec.extend(extra.clone());
+        }
+        Ok(
+            json!({"apiVersion": "oss.ferrule.dev/v1alpha1", "kind": "Device",
+                  "metadata": {"name": name, "namespace": NS}, "spec": spec}),
+        )
+    }
+
+    async fn seed(&self) -> anyhow::Result<()> {
+        let namespaces: Api<Namespace> = Api::all(self.client.clone());
+        let ns: Namespace = serde_json::from_value(json!({"metadata": {"name": NS}}))?;
+        namespaces.create(&PostParams::default(), &ns).await?;
+        let secret: Secret = serde_json::from_value(json!({
+            "metadata": {"name": "netsim-admin", "namespace": NS},
+            "stringData": {"username": "admin", "password": "admin"}
+        }))?;
+        Api::<Secret>::namespaced(self.client.clone(), NS)
+            .create(&PostParams::default(), &secret)
+            .await?;
+        for (name, down) in [("fibre-500", 500), ("fibre-1000", 1000)] {
+            self.create::<ferrule_crds::Product>(json!({
+                "apiVersion": "bss.ferrule.dev/v1alpha1", "kind": "Product",
+                "metadata": {"name": name, "namespace": NS},
+                "spec": {"displayName": name, "serviceType": "internet-access",
+                         "parameters": {"downMbps": down, "upMbps": 100},
+                         "pricing": {"currency": "EUR", "monthly": "39.90"}}
+            }))
+            .await?;
+        }
+        self.create::<ferrule_crds::Customer>(json!({
+            "apiVersion": "bss.ferrule.dev/v1alpha1", "kind": "Customer",
+            "metadata": {"name": "ana", "namespace": NS},
+            "spec": {"displayName": "Ana", "contact": {"email": "ana@example.com"},
+                     "billing": {"currency": "EUR", "cycleDay": 1}}
+        }))
+        .await?;
+        let olt1 = self.device(
+            "olt1",
+            "access",
+            json!({"ports": ["ge-0/0/1", "ge-0/0/2"], "bng": "bng1", "bngPort": "xe-0/0/1",
+                   "driftPolicy": "Repair"}),
+        )?;
+        let olt2 = self.device(
+            "olt2",
+            "access",
+            json!({"ports": ["ge-0/0/1", "ge-0/0/2"], "bngPort": "xe-0/0/2"}),
+        )?;
+        let bng1 = self.device("bng1", "bng", json!({"driftPolicy": "Repair"}))?;
+        for device in [olt1, olt2, bng1] {
+            self.create::<Device>(device).await?;
+        }
+        for (name, from, to, device) in [
+            ("olt1-vlans", 1200, 1299, "olt1"),
+            ("olt2-vlans", 1300, 1300, "olt2"),
+        ] {
+            self.create::<ResourcePool>(json!({
+                "apiVersion": "oss.ferrule.dev/v1alpha1", "kind": "ResourcePool",
+                "metadata": {"name": name, "namespace": NS},
+                "spec": {"type": "Vlan", "vlan": {"from": from, "to": to},
+                         "selector": {"devices": [device]}}
+            }))
+            .await?;
+        }
+        self.create::<ResourcePool>(json!({
+            "apiVersion": "oss.ferrule.dev/v1alpha1", "kind": "ResourcePool",
+            "metadata": {"name": "lis-v4", "namespace": NS},
+            "spec": {"type": "IPv4", "ipv4": {"cidr": "100.64.0.0/24", "prefixLength": 30},
+                     "selector": {"roles": ["bng"]}}
+        }))
+        .await?;
+        Ok(())
+    }
+
+    async fn order(&self, name: &str, items: Value) -> anyhow::Result<()> {
+        self.create::<ServiceOrder>(json!({
+            "apiVersion": "bss.ferrule.dev/v1alpha1", "kind": "ServiceOrder",
+            "metadata": {"name": name, "namespace": NS},
+            "spec": {"customer": "ana", "items": items}
+        }))
+        .await?;
+        Ok(())
+    }
+
+    async fn get<K>(&self, name: &str) -> Option<K>
+    where
+        K: Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()>
+            + Clone
+            + DeserializeOwned
+            + std::fmt::Debug,
+    {
+        Api::<K>::namespaced(self.client.clone(), NS)
+            .get_opt(name)
+            .await
+            .ok()
+            .flatten()
+    }
+
+    /// Waits for the order to reach `state`.
+    async fn order_state(&self, name: &str, state: &str) -> anyhow::Result<ServiceOrder> {
+        let result = eventually(WAIT, || async {
+            let order: ServiceOrder = self.get(name).await?;
+            let current = serde_json::to_value(order.status.as_ref()?.state?).ok()?;
+            (current == json!(state)).then_some(order)
+        })
+        .await;
+        match result {
+            Ok(order) => Ok(order),
+            Err(err) => Err(err.context(format!(
+                "order {name} did not reach {state}\n{}",
+                self.dump().await
+            ))),
+        }
+    }
+
+    /// Waits for the subscription's Ready condition to have `reason`.
+    async fn ready_reason(&self, name: &str, reason: &str) -> anyhow::Result<Subscription> {
+        let result = eventually(WAIT, || async {
+            let sub: Subscription = self.get(name).await?;
+            let status = sub.status.as_ref()?;
+            let ready = find_condition(&status.conditions, types::READY)?;
+            (ready.reason == reason && status.observed_generation == sub.metadata.generation)
+                .then_some(sub.clone())
+        })
+        .await;
+        match result {
+            Ok(sub) => Ok(sub),
+            Err(err) => Err(err.context(format!(
+                "subscription {name} never had Ready reason {reason}"
+            ))),
+        }
+    }
+
+    /// The status of every subscription, order and device, for failure messages.
+    async fn dump(&self) -> String {
+        let mut out = String::new();
+        let subs: Api<Subscription> = Api::namespaced(self.client.clone(), NS);
+        for sub in subs
+            .list(&ListParams::default())
+            .await
+            .map(|l| l.items)
+            .unwrap_or_default()
+        {
+            out.push_str(&format!(
+                "sub {:?}: {}\n",
+                sub.metadata.name,
+                json!(sub.status)
+            ));
+        }
+        let orders: Api<ServiceOrder> = Api::namespaced(self.client.clone(), NS);
+        for order in orders
+            .list(&ListParams::default())
+            .await
+            .map(|l| l.items)
+            .unwrap_or_default()
+        {
+            out.push_str(&format!(
+                "order {:?}: {}\n",
+                order.metadata.name,
+                json!(order.status)
+            ));
+        }
+        let devices: Api<Device> = Api::namespaced(self.client.clone(), NS);
+        for device in devices
+            .list(&ListParams::default())
+            .await
+            .map(|l| l.items)
+            .unwrap_or_default()
+        {
+            out.push_str(&format!(
+                "device {:?}: {}\n",
+                device.metadata.name,
+                json!(device.status)
+            ));
+        }
+        out
+    }
+
+    fn running(&self, device: &str) -> String {
+        self.netsim
+            .control()
+            .running_config(device)
+            .unwrap_or_default()
+    }
+
+    async fn claims(&self) -> Vec<String> {
+        let api: Api<ResourceClaim> = Api::namespaced(self.client.clone(), NS);
+        let mut names: Vec<String> = api
+            .list(&ListParams::default())
+            .await
+            .map(|l| {
+                l.items
+                    .into_iter()
+                    .filter_map(|c| c.metadata.name)
+                    .collect()
+            })
+            .unwrap_or_default();
+        names.sort();
+        names
+    }
+
+    /// Runs a scenario on a fresh lab; a failure carries the state of every resource.
+    async fn run<F>(scenario: F) -> anyhow::Result<()>
+    where
+        F: AsyncFnOnce(&Lab) -> anyhow::Result<()>,
+    {
+        let lab = Lab::start().await?;
+        let result = scenario(&lab).await;
+        let result = match result {
+            Ok(()) => Ok(()),
+            Err(err) => Err(err.context(lab.dump().await)),
+        };
+        lab.stop().await;
+        result
+    }
+
+    async fn stop(mut self) {
+        if let Some(controllers) = self.controllers.take() {
+            controllers.shutdown().await;
+        }
+        if let Some(server) = self.server.take() {
+            server.shutdown().await;
+        }
+    }
+}
+
+fn add(sub: &str, device: &str, port: &str) -> Value {
+    json!({"action": "Add", "subscription": sub, "product": "fibre-500",
+           "access": {"device": device, "port": port}})
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn orders_configure_devices_through_the_whole_lifecycle() -> anyhow::Result<()> {
+    Lab::run(orders_configure_devices_through_the_whole_lifecycle_scenario).await
+}
+
+async fn orders_configure_devices_through_the_whole_lifecycle_scenario(
+    lab: &Lab,
+) -> anyhow::Result<()> {
+    lab.order("o-add", json!([add("ana-home", "olt1", "ge-0/0/1")]))
+        .await?;
+    lab.order_state("o-add", "Completed").await?;
+    let sub = lab.ready_reason("ana-home", "Active").await?;
+    let status = sub.status.clone().context("status")?;
+    let allocations = status.allocations.context("allocations")?;
+    assert_eq!(allocations.vlan, Some(1200));
+    assert_eq!(allocations.ipv4.as_deref(), Some("100.64.0.1/30"));
+    let devices: Vec<&str> = status.devices.iter().map(|d| d.name.as_str()).collect();
+    assert_eq!(devices, ["olt1", "bng1"]);
+    assert_eq!(
+        status.devices[0].transaction, status.devices[1].transaction,
+        "one transaction"
+    );
+    assert!(lab.running("olt1").contains("<name>ge-0/0/1.1200</name>"));
+    let bng = lab.running("bng1");
+    assert!(
+        bng.contains("<name>xe-0/0/1.1200</name>") && bng.contains("<ip>100.64.0.1</ip>"),
+        "{bng}"
+    );
+    assert_eq!(
+        lab.claims().await,
+        ["lis-v4.100-64-0-0", "olt1-vlans.1200"],
+        "one claim per allocated value"
+    );
+    let sub_labels = sub.metadata.labels.clone().unwrap_or_default();
+    assert_eq!(
+        sub_labels.get("bss.ferrule.dev/order").map(String::as_str),
+        Some("o-add")
+    );
+    let pool: ResourcePool = eventually(WAIT, || async {
+        let pool: ResourcePool = lab.get("olt1-vlans").await?;
+        (pool.status.as_ref()?.allocated == Some(1)).then_some(pool)
+    })
+    .await?;
+    assert_eq!(pool.status.and_then(|s| s.free), Some(99));
+
+    // Re-applying the same Add in another order is idempotent; a second Add on the same port
+    // by another subscription is rejected.
+    lab.order(
+        "o-again",
+        json!([
+            add("ana-home", "olt1", "ge-0/0/1"),
+            add("ana-other", "olt1", "ge-0/0/1")
+        ]),
+    )
+    .await?;
+    let order = lab.order_state("o-again", "Partial").await?;
+    let items = order.status.context("status")?.items;
+    assert_eq!(serde_json::to_value(items[0].state)?, json!("Completed"));
+    assert_eq!(serde_json::to_value(items[1].state)?, json!("Rejected"));
+    assert_eq!(
+        items[1].message.as_deref(),
+        Some("port ge-0/0/1 of Device olt1 is used by Subscription ana-home")
+    );
+
+    // Modify: only the difference goes to the devices.
+    lab.order(
+        "o-modify",
+        json!([{"action": "Modify", "subscription": "ana-home", "product": "fibre-1000"}]),
+    )
+    .await?;
+    lab.order_state("o-modify", "Completed").await?;
+    let modified = lab.ready_reason("ana-home", "Active").await?;
+    assert!(lab.running("olt1").contains("1000/100 Mbps"));
+    let before = &status.devices[0];
+    let after = &modified.status.context("status")?.devices[0];
+    assert_ne!(before.digest, after.digest);
+    assert_ne!(before.transaction, after.transaction);
+
+    // Suspend renders the suspended variant; Resume brings it back.
+    lab.order(
+        "o-suspend",
+        json!([{"action": "Suspend", "subscription": "ana-home"}]),
+    )
+    .await?;
+    lab.order_state("o-suspend", "Completed").await?;
+    lab.ready_reason("ana-home", "Suspended").await?;
+    assert!(lab.running("olt1").contains("<enabled>false</enabled>"));
+    lab.order(
+        "o-resume",
+        json!([{"action": "Resume", "subscription": "ana-home"}]),
+    )
+    .await?;
+    lab.order_state("o-resume", "Completed").await?;
+    lab.ready_reason("ana-home", "Active").await?;
+    assert!(lab.running("olt1").contains("<enabled>true</enabled>"));
+
+    // Terminate removes exactly the subscription's entries and releases its claims.
+    lab.netsim.control().edit_running(
+        "olt1",
+        &format!(
+            "<interfaces xmlns=\"{IF_NS}\"><interface><name>mgmt0</name></interface></interfaces>"
+        ),
+        "merge",
+    )?;
+    lab.order(
+        "o-terminate",
+        json!([{"action": "Terminate", "subscription": "ana-home"}]),
+    )
+    .await?;
+    lab.order_state("o-terminate", "Completed").await?;
+    assert!(lab.get::<Subscription>("ana-home").await.is_none());
+    let olt1 = lab.running("olt1");
+    assert!(
+        !olt1.contains("ge-0/0/1.1200") && olt1.contains("mgmt0"),
+        "{olt1}"
+    );
+    assert!(!lab.running("bng1").contains("xe-0/0/1.1200"));
+    eventually(WAIT, || async {
+        lab.claims().await.is_empty().then_some(())
+    })
+    .await?;
+
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failures_are_reported_and_retried() -> anyhow::Result<()> {
+    Lab::run(failures_are_reported_and_retried_scenario).await
+}
+
+async fn failures_are_reported_and_retried_scenario(lab: &Lab) -> anyhow::Result<()> {
+    // A device rejecting the commit: every device is rolled back, the rpc-error is shown
+    // verbatim, and the retry succeeds.
+    lab.netsim.control().reject_next_commit(
+        "bng1",
+        CommitRejection {
+            error_tag: "operation-failed".into(),
+            message: "subscriber table full".into(),
+        },
+    )?;
+    lab.order("o1", json!([add("s1", "olt1", "ge-0/0/1")]))
+        .await?;
+    let failed = lab.ready_reason("s1", "DeviceRejected").await?;
+    let ready = find_condition(
+        &failed.status.as_ref().context("status")?.conditions,
+        types::READY,
+    )
+    .context("ready")?
+    .clone();
+    assert!(
+        ready.message.contains("operation-failed")
+            && ready.message.contains("subscriber table full"),
+        "{}",
+        ready.message
+    );
+    assert!(ready.message.contains("Device bng1"), "{}", ready.message);
+    lab.ready_reason("s1", "Active").await?;
+
+    // A pool of one VLAN: the second subscription waits, and gets the value when it is freed.
+    lab.order("o2", json!([add("s2", "olt2", "ge-0/0/1")]))
+        .await?;
+    lab.ready_reason("s2", "Active").await?;
+    lab.order("o3", json!([add("s3", "olt2", "ge-0/0/2")]))
+        .await?;
+    let exhausted = lab.ready_reason("s3", "PoolExhausted").await?;
+    let message = find_condition(
+        &exhausted.status.context("status")?.conditions,
+        types::READY,
+    )
+    .map(|c| c.message.clone())
+    .unwrap_or_default();
+    assert_eq!(
+        message,
+        "VLAN pools olt2-vlans of Device olt2 are exhausted"
+    );
+    lab.order_state("o3", "Failed").await?;
+    Api::<Subscription>::namespaced(lab.client.clone(), NS)
+        .delete("s2", &DeleteParams::default())
+        .await?;
+    let s3 = lab.ready_reason("s3", "Active").await?;
+    assert_eq!(
+        s3.status.and_then(|s| s.allocations).and_then(|a| a.vlan),
+        Some(1300)
+    );
+
+    // Maintenance holds pushes for the device until it is cleared.
+    let devices: Api<Device> = Api::namespaced(lab.client.clone(), NS);
+    let maintenance = |on: bool| json!({"spec": {"maintenance": on}});
+    devices
+        .patch(
+            "olt1",
+            &PatchParams::default(),
+            &Patch::Merge(&maintenance(true)),
+        )
+        .await?;
+    lab.order("o4", json!([add("s4", "olt1", "ge-0/0/2")]))
+        .await?;
+    lab.ready_reason("s4", "Maintenance").await?;
+    assert!(!lab.running("olt1").contains("ge-0/0/2."));
+    devices
+        .patch(
+            "olt1",
+            &PatchParams::default(),
+            &Patch::Merge(&maintenance(false)),
+        )
+        .await?;
+    lab.ready_reason("s4", "Active").await?;
+    assert!(lab.running("olt1").contains("ge-0/0/2."));
+
+    // Invalid intent is a condition, not a crash loop.
+    lab.create::<Subscription>(json!({
+        "apiVersion": "bss.ferrule.dev/v1alpha1", "kind": "Subscription",
+        "metadata": {"name": "s5", "namespace": NS},
+        "spec": {"customer": "ana", "product": "no-such-product",
+                 "access": {"device": "olt1", "port": "ge-0/0/1"}}
+    }))
+    .await?;
+    lab.ready_reason("s5", "UnknownProduct").await?;
+
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn devices_report_reachability_and_drift() -> anyhow::Result<()> {
+    Lab::run(devices_report_reachability_and_drift_scenario).await
+}
+
+async fn devices_report_reachability_and_drift_scenario(lab: &Lab) -> anyhow::Result<()> {
+    lab.order(
+        "o1",
+        json!([add("s1", "olt1", "ge-0/0/1"), add("s2", "olt2", "ge-0/0/1")]),
+    )
+    .await?;
+    lab.order_state("o1", "Completed").await?;
+
+    let connected = |name: &'static str| {
+        let lab = &lab;
+        async move {
+            let device: Device = lab.get(name).await?;
+            let status = device.status?;
+            let phase = serde_json::to_value(status.phase?).ok()?;
+            (phase == json!("Connected") && !status.capabilities.is_empty()).then_some(())
+        }
+    };
+    eventually(WAIT, || connected("olt1"))
+        .await
+        .context("olt1 connected")?;
+    eventually(WAIT, || connected("olt2"))
+        .await
+        .context("olt2 connected")?;
+
+    // Drift on a Repair device is put back; on a Report device it raises an alarm.
+    let disable = |name: &str| {
+        format!(
+            "<interfaces xmlns=\"{IF_NS}\"><interface><name>{name}</name><enabled>false</enabled></interface></interfaces>"
+        )
+    };
+    lab.netsim
+        .control()
+        .edit_running("olt1", &disable("ge-0/0/1.1200"), "merge")?;
+    lab.netsim
+        .control()
+        .edit_running("olt2", &disable("ge-0/0/1.1300"), "merge")?;
+    eventually(WAIT, || async {
+        let running = lab.running("olt1");
+        let entry = running
+            .split("ge-0/0/1.1200")
+            .nth(1)?
+            .split("</interface>")
+            .next()?
+            .to_owned();
+        entry.contains("<enabled>true</enabled>").then_some(())
+    })
+    .await
+    .context("olt1 was not repaired")?;
+    let alarm: Alarm = eventually(WAIT, || async {
+        let alarm: Alarm = lab.get("olt2-configdrift").await?;
+        let severity = serde_json::to_value(alarm.status.as_ref()?.severity?).ok()?;
+        (severity == json!("Major")).then_some(alarm)
+    })
+    .await
+    .context("olt2 drift alarm")?;
+    let status = alarm.status.context("alarm status")?;
+    assert_eq!(status.affected_subscriptions, ["s2"]);
+    let olt2: Device = eventually(WAIT, || async {
+        let device: Device = lab.get("olt2").await?;
+        device
+            .status
+            .as_ref()?
+            .drift
+            .as_ref()?
+            .detected
+            .then_some(device)
+    })
+    .await?;
+    let sync = find_condition(&olt2.status.context("status")?.conditions, types::IN_SYNC)
+        .context("InSync")?
+        .clone();
+    assert_eq!(sync.reason, "ConfigDrift");
+    assert!(sync.message.contains("ge-0/0/1.1300"), "{}", sync.message);
+    assert!(
+        lab.running("olt2").contains("<enabled>false</enabled>"),
+        "Report does not repair"
+    );
+
+    // A host key other than the pinned one is refused.
+    let devices: Api<Device> = Api::namespaced(lab.client.clone(), NS);
+    let wrong = json!({"spec": {"hostKey": "SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}});
+    devices
+        .patch("olt2", &PatchParams::default(), &Patch::Merge(&wrong))
+        .await?;
+    eventually(WAIT, || async {
+        let device: Device = lab.get("olt2").await?;
+        let reachable = find_condition(&device.status?.conditions, types::REACHABLE)?.clone();
+        (reachable.reason == "HostKeyMismatch").then_some(())
+    })
+    .await
+    .context("host key mismatch reported")?;
+
+    Ok(())
+}
