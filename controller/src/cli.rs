@@ -139,11 +139,13 @@ pub async fn up(args: UpArgs) -> anyhow::Result<()> {
             let netsim = crate::netsim::start_with(topology, options)
                 .await
                 .with_context(|| format!("starting the simulated network of {}", path.display()))?;
+            let control = netsim
+                .control_addr()
+                .map_or_else(|| "none".to_owned(), |a| format!("http://{a}"));
             println!(
-                "simulated network: {} devices from {} (fault control http://{})",
+                "simulated network: {} devices from {} (fault control {control})",
                 netsim.devices().len(),
                 path.display(),
-                args.netsim_control_listen
             );
             Some(netsim)
         }
