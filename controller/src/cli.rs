@@ -64,6 +64,27 @@ pub struct UpArgs {
     /// Seconds between drift checks of a connected device.
     #[arg(long, env = "FERRULE_DRIFT_INTERVAL", default_value_t = 300)]
     pub drift_interval: u64,
+    /// Also run the simulated devices of this topology file (see docs/netsim.md).
+    #[arg(long, env = "FERRULE_NETSIM")]
+    pub netsim: Option<PathBuf>,
+    /// Where the simulated network's fault-injection API listens (with --netsim).
+    #[arg(
+        long,
+        env = "FERRULE_NETSIM_CONTROL_LISTEN",
+        default_value = "127.0.0.1:18399"
+    )]
+    pub netsim_control_listen: SocketAddr,
+    /// Apply these manifests (files, or folders like `kubectl apply -f DIR`) once the
+    /// controllers run, wait for orders and subscriptions to settle and print a summary.
+    #[arg(long, env = "FERRULE_APPLY", value_delimiter = ',')]
+    pub apply: Vec<PathBuf>,
+    /// How long to wait for the applied manifests to settle, in seconds.
+    #[arg(long, env = "FERRULE_WAIT", default_value_t = 120)]
+    pub wait: u64,
+    /// Exit after printing the summary instead of serving until interrupted (non-zero exit
+    /// when it did not settle).
+    #[arg(long)]
+    pub exit_after_apply: bool,
 }
 
 /// Runs one parsed command line.
@@ -115,6 +136,33 @@ pub async fn up(args: UpArgs) -> anyhow::Result<()> {
             args.http_listen
         );
     }
+    // Manifests are read before anything starts, so a typo fails fast.
+    let mut manifests = Vec::new();
+    for path in &args.apply {
+        manifests.extend(crate::manifests::load(path)?);
+    }
+    let netsim = match &args.netsim {
+        Some(path) => {
+            let topology = crate::netsim::Topology::load(path)?;
+            let options = crate::netsim::Options {
+                control_listen: Some(args.netsim_control_listen),
+                ..Default::default()
+            };
+            let netsim = crate::netsim::start_with(topology, options)
+                .await
+                .with_context(|| format!("starting the simulated network of {}", path.display()))?;
+            let control = netsim
+                .control_addr()
+                .map_or_else(|| "none".to_owned(), |a| format!("http://{a}"));
+            println!(
+                "simulated network: {} devices from {} (fault control {control})",
+                netsim.devices().len(),
+                path.display(),
+            );
+            Some(netsim)
+        }
+        None => None,
+    };
     let readiness = health::Readiness::default();
     let metrics = Arc::new(Metrics::new());
     let router = health::router(readiness.clone()).merge(metrics::router(metrics.clone()));
@@ -144,7 +192,7 @@ pub async fn up(args: UpArgs) -> anyhow::Result<()> {
         ..Default::default()
     };
     let controllers = start::start(
-        client,
+        client.clone(),
         renderer,
         edge.transactor,
         edge.agent,
@@ -160,16 +208,39 @@ pub async fn up(args: UpArgs) -> anyhow::Result<()> {
         server.kubeconfig_path().display(),
         http_addr
     );
+    let mut settled = true;
+    if !manifests.is_empty() {
+        let applied = crate::manifests::apply(&client, &manifests).await?;
+        println!("applied {} objects", applied.len());
+        let (summary, ok) =
+            crate::summary::Summary::wait_settled(&client, Duration::from_secs(args.wait)).await?;
+        settled = ok;
+        if !ok {
+            println!("not settled after {} s:", args.wait);
+        }
+        println!("{summary}");
+    }
     println!(
-        "try: KUBECONFIG={} kubectl api-resources",
+        "try: KUBECONFIG={} kubectl get subs,so,devices -A",
         server.kubeconfig_path().display()
     );
-    shutdown_signal().await;
+    if !args.exit_after_apply {
+        shutdown_signal().await;
+    }
     readiness.set(false);
     tracing::info!("shutting down");
     controllers.shutdown().await;
     server.shutdown().await;
+    if let Some(netsim) = netsim {
+        netsim.shutdown().await;
+    }
     http_task.abort();
+    if !settled {
+        anyhow::bail!(
+            "the applied manifests did not settle within {} s",
+            args.wait
+        );
+    }
     Ok(())
 }
 

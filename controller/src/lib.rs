@@ -6,8 +6,10 @@
 pub mod apiserver;
 pub mod cli;
 pub mod inventory;
+pub mod manifests;
 pub mod metrics;
 pub mod netsim;
 pub mod provisioning;
 pub mod render;
 pub mod southbound;
+pub mod summary;

@@ -504,7 +504,7 @@ async fn fault_control() {
 #[test]
 fn example_topology_parses_and_its_fingerprints_are_documented() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let topology = Topology::load(&root.join("examples/netsim.yaml")).unwrap();
+    let topology = Topology::load(&root.join("examples/network/netsim.yaml")).unwrap();
     let docs = std::fs::read_to_string(root.join("docs/netsim.md")).unwrap();
     let names: Vec<_> = topology.devices.iter().map(|d| d.name.as_str()).collect();
     assert_eq!(names, ["olt1", "olt2", "bng1"]);

@@ -119,3 +119,132 @@ async fn bench_200_devices_in_parallel() {
     );
     net.shutdown().await;
 }
+
+mod with_ferrule_client {
+    use std::time::{Duration, Instant};
+
+    use ferrule::netsim::{self, Netsim, Topology};
+    use ferrule::southbound::client::transaction::{self, DeviceEdit, Transaction};
+    use ferrule::southbound::client::{
+        Credentials, Datastore, DeviceSession, EditOptions, HostKeyFingerprint, HostKeyPolicy,
+        NetconfSession, SessionConfig,
+    };
+
+    use super::{per_op, subif};
+
+    fn config(net: &Netsim, name: &str, hello_pause: Duration) -> SessionConfig {
+        let pinned = HostKeyFingerprint::parse(net.fingerprint(name).unwrap()).unwrap();
+        let mut config = SessionConfig::new(
+            &net.addr(name).unwrap().to_string(),
+            Credentials::password("admin", "admin"),
+            HostKeyPolicy::Pinned(pinned),
+        )
+        .unwrap();
+        config.options.hello_pause = hello_pause;
+        config
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    #[ignore = "benchmark: run with --ignored --nocapture"]
+    async fn bench_ferrule_client_one_device() {
+        let topology = Topology::from_yaml(
+            "devices:\n  - {name: b1, listen: '127.0.0.1:0', ports: [ge-0/0/1]}\n",
+        )
+        .unwrap();
+        let net = netsim::start(topology).await.unwrap();
+        for pause in [Duration::from_millis(50), Duration::ZERO] {
+            let config = config(&net, "b1", pause);
+            let sessions = 20;
+            let mut total = Duration::ZERO;
+            for _ in 0..sessions {
+                let started = Instant::now();
+                let mut session = NetconfSession::connect(&config).await.unwrap();
+                total += started.elapsed();
+                session.close().await;
+            }
+            println!(
+                "netsim bench (Ferrule client, hello pause {} ms): session setup {:.1} ms (mean of {sessions})",
+                pause.as_millis(),
+                per_op(total, sessions)
+            );
+        }
+        let mut session = NetconfSession::connect(&config(&net, "b1", Duration::ZERO))
+            .await
+            .unwrap();
+        let pairs = 500;
+        let started = Instant::now();
+        for i in 0..pairs {
+            let interface = format!("ge-0/0/1.{}", 100 + i % 50);
+            session
+                .edit_config(
+                    Datastore::Candidate,
+                    &subif(&interface, 100, 20),
+                    EditOptions::default(),
+                )
+                .await
+                .unwrap();
+            session.commit().await.unwrap();
+        }
+        let elapsed = started.elapsed();
+        println!(
+            "netsim bench (Ferrule client): edit+commit {:.2} ms per pair, {:.0} pairs/s",
+            per_op(elapsed, pairs),
+            f64::from(pairs) / elapsed.as_secs_f64()
+        );
+        session.close().await;
+        net.shutdown().await;
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    #[ignore = "benchmark: run with --ignored --nocapture"]
+    async fn bench_ferrule_client_200_devices() {
+        let topology = Topology::from_yaml(
+            "generate:\n  - {prefix: olt, count: 200, basePort: 0, ports: [ge-0/0/1]}\n",
+        )
+        .unwrap();
+        let net = netsim::start(topology).await.unwrap();
+        let configs: Vec<(String, SessionConfig)> = net
+            .devices()
+            .into_iter()
+            .map(|d| (d.name.clone(), config(&net, &d.name, Duration::ZERO)))
+            .collect();
+        let started = Instant::now();
+        let mut tasks = Vec::new();
+        for (name, config) in configs {
+            tasks.push(tokio::spawn(async move {
+                let mut session = NetconfSession::connect(&config).await.unwrap();
+                let tx = Transaction {
+                    id: format!("ferrule-bench-{name}"),
+                    confirm_timeout: Duration::from_secs(120),
+                    edits: vec![DeviceEdit {
+                        device: name,
+                        config: subif("ge-0/0/1.1203", 500, 100),
+                        options: EditOptions::default(),
+                        validate: true,
+                    }],
+                };
+                transaction::apply(&tx, &mut [&mut session]).await.unwrap();
+                session.close().await;
+            }));
+        }
+        for task in tasks {
+            task.await.unwrap();
+        }
+        let elapsed = started.elapsed();
+        for device in net.devices() {
+            assert!(
+                net.control()
+                    .running_config(&device.name)
+                    .unwrap()
+                    .contains("ge-0/0/1.1203")
+            );
+        }
+        println!(
+            "netsim bench (Ferrule client): 200 devices in parallel, each connect + transaction \
+             (lock, discard, edit, validate, confirmed commit with persist, confirm, unlock) + close, \
+             in {:.0} ms",
+            elapsed.as_secs_f64() * 1000.0
+        );
+        net.shutdown().await;
+    }
+}

@@ -73,7 +73,14 @@ fn names_scope_and_subresources() {
             c.metadata.name.as_deref(),
             Some(format!("{plural}.{group}").as_str())
         );
-        assert_eq!(c.spec.names.short_names, Some(vec![short.to_owned()]));
+        let shorts = c.spec.names.short_names.clone().unwrap_or_default();
+        assert_eq!(shorts.first().map(String::as_str), Some(short), "{kind}");
+        if kind == "Subscription" {
+            // `kubectl get subs,so,devices` reads naturally: "subs" is a short name too.
+            assert_eq!(shorts, ["sub", "subs"]);
+        } else {
+            assert_eq!(shorts.len(), 1, "{kind}");
+        }
         assert_eq!(c.spec.names.categories, Some(vec!["ferrule".to_owned()]));
         assert_eq!(c.spec.scope, "Namespaced");
         assert_eq!(c.spec.versions.len(), 1);

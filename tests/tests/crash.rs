@@ -28,17 +28,18 @@ fn ferrule_up_child() -> anyhow::Result<()> {
     let Ok(data) = std::env::var(CHILD_DATA) else {
         return Ok(());
     };
-    let cli = ferrule::cli::Cli {
-        command: ferrule::cli::Command::Up(ferrule::cli::UpArgs {
-            data: data.into(),
-            api_listen: "127.0.0.1:0".parse()?,
-            http_listen: "127.0.0.1:0".parse()?,
-            kubeconfig: None,
-            insecure_http: false,
-            allow_remote: false,
-            drift_interval: 300,
-        }),
-    };
+    // Parsed like a command line, so that options added later keep their defaults.
+    use clap::Parser as _;
+    let cli = ferrule::cli::Cli::try_parse_from([
+        "ferrule",
+        "up",
+        "--data",
+        &data,
+        "--api-listen",
+        "127.0.0.1:0",
+        "--http-listen",
+        "127.0.0.1:0",
+    ])?;
     ferrule::cli::run(cli)
 }
 

@@ -10,9 +10,13 @@ use ferrule::apiserver::store::{ObjectKey, Store, StoreConfig};
 use ferrule_e2e::{eventually, start_server, start_server_on};
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::ConfigMap;
+use k8s_openapi::api::core::v1::Event as CoreEvent;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
-use kube::api::{Api, ObjectMeta, Patch, PatchParams, PostParams, WatchEvent, WatchParams};
+use kube::api::{
+    Api, ListParams, ObjectMeta, Patch, PatchParams, PostParams, WatchEvent, WatchParams,
+};
 use kube::runtime::controller::{Action, Controller};
+use kube::runtime::events::{Event as Recorded, EventType, Recorder, Reporter};
 use kube::runtime::finalizer::{Event as Finalized, finalizer};
 use kube::runtime::{conditions, wait::await_condition, watcher};
 use kube::{Client, CustomResource, CustomResourceExt, Resource, ResourceExt};
@@ -96,6 +100,20 @@ async fn apply_children(w: &Widget, ctx: &Ctx) -> Result<Action, kube::Error> {
     widgets
         .patch_status(&w.name_any(), &pp, &Patch::Apply(&status))
         .await?;
+    let reporter = Reporter {
+        controller: MANAGER.into(),
+        instance: None,
+    };
+    let event = Recorded {
+        type_: EventType::Normal,
+        reason: "Reconciled".into(),
+        note: Some(format!("size {}", w.spec.size)),
+        action: "Reconcile".into(),
+        secondary: None,
+    };
+    Recorder::new(ctx.client.clone(), reporter)
+        .publish(&event, &w.object_ref(&()))
+        .await?;
     Ok(Action::await_change())
 }
 
@@ -173,6 +191,28 @@ async fn controller_reconciles_across_a_restart() -> anyhow::Result<()> {
         (w.status?.observed_generation == w.metadata.generation).then_some(())
     })
     .await?;
+
+    // Events written through events.k8s.io/v1 are read through core/v1, selected by the
+    // involved object as `kubectl describe` does.
+    let events: Api<CoreEvent> = Api::namespaced(client.clone(), "default");
+    let selector = format!(
+        "involvedObject.kind=Widget,involvedObject.name=one,involvedObject.uid={}",
+        one.uid().unwrap_or_default()
+    );
+    let found = eventually(Duration::from_secs(30), || async {
+        let list = events
+            .list(&ListParams::default().fields(&selector))
+            .await
+            .ok()?;
+        list.items
+            .into_iter()
+            .find(|e| e.reason.as_deref() == Some("Reconciled"))
+    })
+    .await?;
+    ensure!(
+        found.reporting_component.as_deref() == Some(MANAGER),
+        "{found:?}"
+    );
 
     // The server restarts; the controller's watches reconnect and carry on.
     server.shutdown().await;
@@ -270,6 +310,25 @@ async fn watchers_recover_from_a_compacted_version() -> anyhow::Result<()> {
         other => anyhow::bail!("expected a 410 ERROR event, got {other:?}"),
     }
 
+    // A streaming list (sendInitialEvents=true) ends its initial state with the bookmark.
+    let mut streaming = watcher(cms.clone(), watcher::Config::default().streaming_lists()).boxed();
+    let mut initial = Vec::new();
+    tokio::time::timeout(Duration::from_secs(30), async {
+        while let Some(event) = streaming.next().await {
+            match event? {
+                watcher::Event::InitApply(cm) => initial.push(cm.name_any()),
+                watcher::Event::InitDone => break,
+                _ => {}
+            }
+        }
+        anyhow::Ok(())
+    })
+    .await
+    .context("the streaming list did not end its initial events")??;
+    initial.sort();
+    ensure!(initial == ["a", "b", "c"], "{initial:?}");
+    drop(streaming);
+
     // A running watcher whose version gets compacted while the server is down re-lists.
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let watch = tokio::spawn(
@@ -319,6 +378,64 @@ async fn watchers_recover_from_a_compacted_version() -> anyhow::Result<()> {
         "the re-list must contain the object written while it was away"
     );
     watch.abort();
+    server.shutdown().await;
+    Ok(())
+}
+
+async fn parent_and_child(cms: &Api<ConfigMap>, tag: &str) -> anyhow::Result<()> {
+    let mut parent = ConfigMap::default();
+    parent.metadata.name = Some(format!("parent-{tag}"));
+    let parent = cms.create(&PostParams::default(), &parent).await?;
+    let mut child = ConfigMap::default();
+    child.metadata.name = Some(format!("child-{tag}"));
+    child.metadata.owner_references = Some(vec![
+        k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference {
+            api_version: "v1".into(),
+            kind: "ConfigMap".into(),
+            name: parent.name_any(),
+            uid: parent.uid().context("uid")?,
+            block_owner_deletion: Some(true),
+            controller: Some(true),
+        },
+    ]);
+    cms.create(&PostParams::default(), &child).await?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deletion_propagation_policies() -> anyhow::Result<()> {
+    use kube::api::DeleteParams;
+    let dir = tempfile::tempdir()?;
+    let server = start_server(dir.path()).await?;
+    let cms: Api<ConfigMap> = Api::namespaced(server.client().await?, "default");
+    let gone = |name: &'static str| {
+        let cms = cms.clone();
+        async move { cms.get_opt(name).await.ok()?.is_none().then_some(()) }
+    };
+
+    // Background: the parent goes at once, the collector removes the child.
+    parent_and_child(&cms, "bg").await?;
+    cms.delete("parent-bg", &DeleteParams::background()).await?;
+    ensure!(cms.get_opt("parent-bg").await?.is_none());
+    eventually(Duration::from_secs(30), || gone("child-bg")).await?;
+
+    // Foreground: the parent waits, marked, until the child is gone.
+    parent_and_child(&cms, "fg").await?;
+    cms.delete("parent-fg", &DeleteParams::foreground()).await?;
+    let parent = cms.get_opt("parent-fg").await?;
+    ensure!(
+        parent.is_none_or(|p| p.finalizers().iter().any(|f| f == "foregroundDeletion")),
+        "a foreground deletion keeps the owner until its dependents are gone"
+    );
+    eventually(Duration::from_secs(30), || gone("child-fg")).await?;
+    eventually(Duration::from_secs(30), || gone("parent-fg")).await?;
+
+    // Orphan: the child stays, without its owner reference.
+    parent_and_child(&cms, "or").await?;
+    cms.delete("parent-or", &DeleteParams::orphan()).await?;
+    eventually(Duration::from_secs(30), || gone("parent-or")).await?;
+    let child = cms.get("child-or").await?;
+    ensure!(child.owner_references().is_empty(), "{child:?}");
     server.shutdown().await;
     Ok(())
 }

@@ -397,7 +397,26 @@ pub fn remove_at(root: &mut Value, path: &[String]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::apiserver::merge_patch::tests::any_json;
+    use proptest::prelude::*;
     use serde_json::json;
+
+    proptest! {
+        // managedFields may come from clients: any JSON must be handled.
+        #[test]
+        fn fields_v1_and_paths_never_panic(fields in any_json(), obj in any_json()) {
+            let set = FieldSet::from_fields_v1(&fields);
+            let _ = set.to_fields_v1();
+            for p in set.paths() {
+                let _ = display_path(&p);
+                let _ = value_at(&obj, &p);
+                let mut o = obj.clone();
+                remove_at(&mut o, &p);
+            }
+            let lt = ListTypes::new(Some(&fields));
+            let _ = fields_of(&obj, &mut Vec::new(), &lt);
+        }
+    }
 
     fn p(elems: &[&str]) -> Vec<String> {
         elems.iter().map(|s| s.to_string()).collect()

@@ -1,7 +1,8 @@
 //! Background cleanup, as Kubernetes' garbage collector, namespace controller and CRD
 //! finalizer do it: dependents whose owners are all gone are deleted; owners in foreground
 //! deletion wait for their dependents; orphaning removes owner references; a terminating
-//! namespace or CRD deletes its objects and then goes away itself.
+//! namespace or CRD deletes its objects and then goes away itself; events expire an hour
+//! after they were last seen (Kubernetes' default `--event-ttl`).
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -24,6 +25,9 @@ const ORPHAN: &str = "orphan";
 
 /// How often a full sweep runs even without a trigger (after a restart, for example).
 const SWEEP: Duration = Duration::from_secs(10);
+/// How long an event is kept after it was last seen.
+pub const EVENT_TTL: chrono::Duration = chrono::Duration::hours(1);
+
 /// Shortest pause between two passes, so that a burst of writes costs one pass.
 const PAUSE: Duration = Duration::from_millis(100);
 
@@ -185,7 +189,15 @@ pub async fn pass(ctx: &Arc<Ctx>) -> Result<(), ApiError> {
         }
     }
 
+    let now = chrono::Utc::now();
     for item in &items {
+        if item.rt.builtin == Some(Builtin::CoreEvent) && event_expired(&item.obj, now) {
+            match ctx.store().delete(item.key(), rv(&item.obj)).await {
+                Ok(_) | Err(StoreError::Conflict { .. } | StoreError::NotFound { .. }) => {}
+                Err(e) => return Err(internal(e)),
+            }
+            continue;
+        }
         // Dependents whose owners are all gone.
         let owners = item.owners();
         if !owners.is_empty()
@@ -254,6 +266,22 @@ pub async fn pass(ctx: &Arc<Ctx>) -> Result<(), ApiError> {
         }
     }
     Ok(())
+}
+
+/// Whether an event was last seen more than [`EVENT_TTL`] before `now`.
+pub fn event_expired(event: &Value, now: chrono::DateTime<chrono::Utc>) -> bool {
+    let last_seen = [
+        "/series/lastObservedTime",
+        "/lastTimestamp",
+        "/eventTime",
+        "/metadata/creationTimestamp",
+    ]
+    .iter()
+    .filter_map(|p| event.pointer(p).and_then(Value::as_str))
+    .filter_map(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+    .map(|t| t.with_timezone(&chrono::Utc))
+    .max();
+    last_seen.is_some_and(|t| now - t > EVENT_TTL)
 }
 
 fn internal(e: StoreError) -> ApiError {
@@ -341,4 +369,22 @@ async fn crd_cleanup(ctx: &Arc<Ctx>, crd: &Item) -> Result<(), ApiError> {
         )?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_expire_an_hour_after_they_were_last_seen() {
+        let now = chrono::DateTime::parse_from_rfc3339("2026-01-01T12:00:00Z")
+            .unwrap()
+            .with_timezone(&chrono::Utc);
+        let old = json!({"metadata": {"creationTimestamp": "2026-01-01T10:00:00Z"}, "lastTimestamp": "2026-01-01T10:30:00Z"});
+        assert!(event_expired(&old, now));
+        let recurring = json!({"metadata": {"creationTimestamp": "2026-01-01T10:00:00Z"},
+                               "series": {"lastObservedTime": "2026-01-01T11:30:00.000000Z"}});
+        assert!(!event_expired(&recurring, now));
+        assert!(!event_expired(&json!({"metadata": {}}), now));
+    }
 }

@@ -220,9 +220,63 @@ fn merge_list(existing: Option<Value>, patch: &[Value], strategy: ListStrategy) 
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+    use proptest::prelude::*;
     use serde_json::json;
+
+    /// Arbitrary JSON values, a few levels deep, with the keys patches use.
+    pub(crate) fn any_json() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            "[a-z$/]{0,12}".prop_map(Value::from),
+        ];
+        leaf.prop_recursive(4, 48, 6, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..5).prop_map(Value::Array),
+                proptest::collection::btree_map(
+                    prop_oneof![
+                        Just("$patch".to_string()),
+                        Just("$retainKeys".to_string()),
+                        Just("$deleteFromPrimitiveList/finalizers".to_string()),
+                        Just("metadata".to_string()),
+                        Just("finalizers".to_string()),
+                        Just("ownerReferences".to_string()),
+                        Just("uid".to_string()),
+                        "[a-z]{1,6}",
+                    ],
+                    inner,
+                    0..5
+                )
+                .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn patches_never_panic(target in any_json(), patch in any_json()) {
+            let mut t = target.clone();
+            merge_patch(&mut t, &patch);
+            let mut t = target.clone();
+            let _ = strategic_merge_patch(&mut t, &patch, &builtin_list_strategy);
+            let mut t = target;
+            let _ = json_patch(&mut t, &patch);
+        }
+
+        #[test]
+        fn json_patch_operations_never_panic(
+            target in any_json(),
+            op in prop_oneof![Just("add"), Just("remove"), Just("replace"), Just("move"), Just("copy"), Just("test")],
+            path in "(/[a-z0-9~-]{0,3}){0,4}",
+            value in any_json(),
+        ) {
+            let mut t = target;
+            let _ = json_patch(&mut t, &json!([{"op": op, "path": path, "from": path, "value": value}]));
+        }
+    }
 
     #[test]
     fn merge_patch_removes_nulls_and_merges_maps() {

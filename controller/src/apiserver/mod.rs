@@ -15,6 +15,7 @@
 //! in whole Kubernetes objects (`serde_json::Value`).
 
 pub mod age;
+pub mod apply;
 pub mod builtin;
 pub mod context;
 pub mod crd;

@@ -332,11 +332,23 @@ async fn authenticate(State(ctx): State<Arc<Ctx>>, request: Request, next: Next)
         .headers()
         .get(header::AUTHORIZATION)
         .map(|h| h.as_bytes());
-    if public || token::authorizes(header, ctx.token()) {
+    let method = request.method().clone();
+    let path = request.uri().path().to_string();
+    let started = std::time::Instant::now();
+    let response = if public || token::authorizes(header, ctx.token()) {
         next.run(request).await
     } else {
         ApiError::unauthorized().into_response()
-    }
+    };
+    // Paths and status codes only: bodies and query strings may carry customer data.
+    tracing::debug!(
+        %method,
+        path,
+        status = response.status().as_u16(),
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "request"
+    );
+    response
 }
 
 async fn dispatch(State(ctx): State<Arc<Ctx>>, request: Request<Body>) -> Response {

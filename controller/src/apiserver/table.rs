@@ -301,7 +301,13 @@ pub fn table(
     let rows: Vec<Value> = objects
         .iter()
         .map(|o| {
-            let cells: Vec<Value> = cols.iter().map(|c| cell(c, o, now)).collect();
+            // Event columns read the stored (core/v1) field names.
+            let source = if t.builtin == Some(Builtin::EventsV1Event) {
+                super::events::from_events_v1(o)
+            } else {
+                o.clone()
+            };
+            let cells: Vec<Value> = cols.iter().map(|c| cell(c, &source, now)).collect();
             let mut row = json!({ "cells": cells });
             match include {
                 IncludeObject::None => {}
@@ -404,15 +410,27 @@ mod tests {
         assert_eq!(tab["rows"][0]["cells"], json!(["c", 2, "5m"]));
 
         let ev = r.lookup("", "v1", "events").unwrap();
-        let e = json!({"metadata": {"name": "e"}, "type": "Normal", "reason": "Created",
+        let e = json!({"apiVersion": "v1", "kind": "Event", "metadata": {"name": "e"}, "type": "Normal", "reason": "Created",
             "message": "made it", "involvedObject": {"kind": "ServiceOrder", "name": "x"},
             "lastTimestamp": "2026-01-01T00:04:00Z", "count": 2});
-        let tab = table(&ev, &[e], json!({}), "v1", IncludeObject::None, now());
+        let tab = table(
+            &ev,
+            std::slice::from_ref(&e),
+            json!({}),
+            "v1",
+            IncludeObject::None,
+            now(),
+        );
         let cells = &tab["rows"][0]["cells"];
         assert_eq!(cells[0], "60s");
         assert_eq!(cells[3], "serviceorder/x");
         assert_eq!(cells[6], "made it");
         assert_eq!(cells[8], 2);
+
+        let v1 = r.lookup("events.k8s.io", "v1", "events").unwrap();
+        let view = crate::apiserver::events::to_events_v1(&e);
+        let tab = table(&v1, &[view], json!({}), "v1", IncludeObject::None, now());
+        assert_eq!(tab["rows"][0]["cells"][3], "serviceorder/x");
 
         let ns = r.lookup("", "v1", "namespaces").unwrap();
         let n = json!({"metadata": {"name": "shop", "creationTimestamp": "2026-01-01T00:00:00Z"}, "status": {"phase": "Terminating"}});

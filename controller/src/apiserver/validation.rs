@@ -10,7 +10,8 @@ use ferrule_crds::schema::{StructuralSchema, unknown_field_message};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::JSONSchemaProps;
 use serde_json::Value;
 
-use super::registry::ResourceType;
+use super::builtin;
+use super::registry::{Builtin, ResourceType};
 use super::status::{ApiError, Cause};
 use super::strategy;
 
@@ -110,9 +111,12 @@ fn strict_error(rt: &ResourceType, unknown: &[String]) -> ApiError {
 }
 
 fn builtin_unknown_fields(rt: &ResourceType, obj: &mut Value) -> Vec<String> {
-    let known: Vec<String> = rt
-        .schema
-        .as_ref()
+    // Objects are admitted in their stored form: events.k8s.io events as core/v1 events.
+    let schema = match rt.builtin {
+        Some(Builtin::EventsV1Event) => Some(builtin::schema(Builtin::CoreEvent)),
+        _ => rt.schema.as_ref(),
+    };
+    let known: Vec<String> = schema
         .and_then(|s| s.get("properties"))
         .and_then(Value::as_object)
         .map(|p| p.keys().cloned().collect())

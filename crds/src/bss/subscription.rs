@@ -21,6 +21,7 @@ use crate::time::Timestamp;
     status = "SubscriptionStatus",
     derive = "PartialEq",
     shortname = "sub",
+    shortname = "subs",
     category = "ferrule",
     doc = "A product delivered to a customer on a subscriber port. Ferrule configures every device involved in one network transaction, bills it while it is active, and removes exactly its configuration when it is deleted.",
     printcolumn(name = "Customer", type_ = "string", json_path = ".spec.customer"),

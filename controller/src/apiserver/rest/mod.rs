@@ -2,6 +2,7 @@
 //! deletecollection, over the object store.
 
 mod delete;
+mod patch;
 mod read;
 pub mod view;
 mod watch;
@@ -131,7 +132,7 @@ async fn route(
             write::create(ctx, &req).await
         }
         (Method::PUT, true) => write::update(ctx, &req).await,
-        (Method::PATCH, true) => write::patch(ctx, &req).await,
+        (Method::PATCH, true) => patch::patch(ctx, &req).await,
         (Method::DELETE, true) if !req.status => delete::delete(ctx, &req).await,
         (Method::DELETE, false) => delete::delete_collection(ctx, &req).await,
         (m, _) => Err(ApiError::method_not_allowed(format!(

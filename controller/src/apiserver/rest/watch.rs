@@ -10,7 +10,6 @@ use axum::body::{Body, Bytes};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::Response;
 use chrono::Utc;
-use futures::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 
 use super::Req;
@@ -123,7 +122,7 @@ pub async fn watch(ctx: &Arc<Ctx>, req: Req) -> Result<Response, ApiError> {
     };
     let content_type = renderer.content_type();
     let bookmark_every = ctx.bookmark_interval();
-    let (mut tx, rx) = futures::channel::mpsc::channel::<Bytes>(BUFFER);
+    let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(BUFFER);
     tokio::spawn(async move {
         let deadline = tokio::time::sleep(timeout);
         tokio::pin!(deadline);
@@ -132,6 +131,8 @@ pub async fn watch(ctx: &Arc<Ctx>, req: Req) -> Result<Response, ApiError> {
         loop {
             let line = tokio::select! {
                 _ = &mut deadline => break,
+                // The client went away: stop watching now rather than at the next event.
+                _ = tx.closed() => break,
                 _ = ticker.tick(), if bookmarks => match watch.progress() {
                     Some(rv) => event_line("BOOKMARK", renderer.bookmark(rv, false)),
                     None => continue,
@@ -157,7 +158,10 @@ pub async fn watch(ctx: &Arc<Ctx>, req: Req) -> Result<Response, ApiError> {
             }
         }
     });
-    let mut resp = Response::new(Body::from_stream(rx.map(Ok::<_, Infallible>)));
+    let lines = futures::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|line| (Ok::<_, Infallible>(line), rx))
+    });
+    let mut resp = Response::new(Body::from_stream(lines));
     *resp.status_mut() = StatusCode::OK;
     if let Ok(ct) = HeaderValue::from_str(&content_type) {
         resp.headers_mut().insert(header::CONTENT_TYPE, ct);

@@ -1,6 +1,5 @@
-//! create (POST), update (PUT) and patch (merge, JSON, strategic, server-side apply), and
-//! the write pipeline they share: server-set fields, schema admission, managedFields,
-//! compare-and-swap.
+//! create (POST) and update (PUT), and the write pipeline they share with patch: server-set
+//! fields, schema admission, managedFields, compare-and-swap.
 
 use std::sync::Arc;
 
@@ -12,10 +11,9 @@ use serde_json::{Value, json};
 use super::Req;
 use super::view::{check_type, render_object, store_error, to_storage, to_view};
 use crate::apiserver::context::Ctx;
-use crate::apiserver::decode::{BodyFormat, body_format, decode_object, parse_json, parse_yaml};
+use crate::apiserver::decode::{body_format, decode_object};
 use crate::apiserver::fieldset::ListTypes;
 use crate::apiserver::managed::{self, Actor, Entry, Scope};
-use crate::apiserver::merge_patch;
 use crate::apiserver::metadata::{self, generate_name, meta_str};
 use crate::apiserver::registry::ResourceType;
 use crate::apiserver::request::Query;
@@ -25,7 +23,7 @@ use crate::apiserver::strategy;
 use crate::apiserver::validation::{self, FieldValidation};
 
 /// Attempts at a write that lost a race with another writer before giving up.
-const RETRIES: usize = 5;
+pub(super) const RETRIES: usize = 5;
 
 /// Per-request write options.
 #[derive(Debug, Clone, Copy)]
@@ -83,7 +81,7 @@ pub struct Written {
 
 /// Why an update did not happen.
 #[derive(Debug)]
-enum UpdateError {
+pub(super) enum UpdateError {
     /// Another write came first; the caller may re-read and retry.
     Stale,
     /// A final answer.
@@ -96,7 +94,7 @@ impl From<ApiError> for UpdateError {
     }
 }
 
-fn list_types(rt: &ResourceType) -> ListTypes<'_> {
+pub(super) fn list_types(rt: &ResourceType) -> ListTypes<'_> {
     ListTypes::new(if rt.is_custom() {
         rt.schema.as_ref()
     } else {
@@ -114,7 +112,7 @@ fn set_managed(obj: &mut Value, entries: &[Entry]) {
     }
 }
 
-fn resource_version(obj: &Value) -> Result<Option<u64>, ApiError> {
+pub(super) fn resource_version(obj: &Value) -> Result<Option<u64>, ApiError> {
     match meta_str(obj, "resourceVersion").filter(|s| !s.is_empty()) {
         None => Ok(None),
         Some(text) => parse_resource_version(text)
@@ -123,7 +121,7 @@ fn resource_version(obj: &Value) -> Result<Option<u64>, ApiError> {
     }
 }
 
-fn stored_rv(obj: &Value) -> u64 {
+pub(super) fn stored_rv(obj: &Value) -> u64 {
     meta_str(obj, "resourceVersion")
         .and_then(|s| s.parse().ok())
         .unwrap_or(0)
@@ -222,7 +220,7 @@ pub struct Change<'a> {
     pub managed: Managed,
 }
 
-async fn update_inner(
+pub(super) async fn update_inner(
     ctx: &Arc<Ctx>,
     rt: &ResourceType,
     change: Change<'_>,
@@ -319,7 +317,7 @@ pub async fn update_object(
         })
 }
 
-fn manager(req: &Req) -> String {
+pub(super) fn manager(req: &Req) -> String {
     if let Some(m) = req.query.non_empty("fieldManager") {
         return m.to_string();
     }
@@ -331,7 +329,7 @@ fn manager(req: &Req) -> String {
         .to_string()
 }
 
-fn actor(req: &Req, manager: String) -> Actor {
+pub(super) fn actor(req: &Req, manager: String) -> Actor {
     Actor {
         manager,
         api_version: req.rt.api_version(),
@@ -339,7 +337,7 @@ fn actor(req: &Req, manager: String) -> Actor {
     }
 }
 
-fn respond(req: &Req, written: &Written, code: StatusCode) -> Response {
+pub(super) fn respond(req: &Req, written: &Written, code: StatusCode) -> Response {
     let view = to_view(&req.rt, &written.object);
     let mut resp = render_object(&req.rt, &req.want, &req.query, &view, code);
     for w in &written.warnings {
@@ -352,7 +350,7 @@ fn respond(req: &Req, written: &Written, code: StatusCode) -> Response {
 }
 
 /// Checks and fills the namespace and name of a body against the request path.
-fn place(req: &Req, obj: &mut Value) -> Result<(), ApiError> {
+pub(super) fn place(req: &Req, obj: &mut Value) -> Result<(), ApiError> {
     let ns_in_body = meta_str(obj, "namespace")
         .filter(|s| !s.is_empty())
         .map(str::to_string);
@@ -456,169 +454,6 @@ pub async fn update(ctx: &Arc<Ctx>, req: &Req) -> Result<Response, ApiError> {
                 return Err(ApiError::stale(&req.rt.group, &req.rt.plural, req.name()));
             }
             Err(UpdateError::Api(e)) => return Err(e),
-        }
-    }
-    Err(ApiError::stale(&req.rt.group, &req.rt.plural, req.name()))
-}
-
-fn apply_patch(
-    rt: &ResourceType,
-    format: BodyFormat,
-    target: &mut Value,
-    patch: &Value,
-) -> Result<(), ApiError> {
-    match format {
-        BodyFormat::MergePatch => {
-            if !patch.is_object() {
-                return Err(ApiError::bad_request("a merge patch must be a JSON object"));
-            }
-            merge_patch::merge_patch(target, patch);
-            Ok(())
-        }
-        BodyFormat::JsonPatch => merge_patch::json_patch(target, patch),
-        BodyFormat::StrategicMergePatch if rt.is_custom() => Err(ApiError::unsupported(
-            "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml",
-        )),
-        BodyFormat::StrategicMergePatch => {
-            merge_patch::strategic_merge_patch(target, patch, &merge_patch::builtin_list_strategy)
-        }
-        _ => Err(ApiError::unsupported("not a patch media type")),
-    }
-}
-
-/// PATCH on an object or its status.
-pub async fn patch(ctx: &Arc<Ctx>, req: &Req) -> Result<Response, ApiError> {
-    let opts = WriteOptions::from_query(&req.query)?;
-    let format = body_format(req.content_type.as_deref())?;
-    if format == BodyFormat::ApplyPatch {
-        return apply(ctx, req, &opts).await;
-    }
-    if !matches!(
-        format,
-        BodyFormat::MergePatch | BodyFormat::JsonPatch | BodyFormat::StrategicMergePatch
-    ) {
-        return Err(ApiError::unsupported(
-            "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json, application/apply-patch+yaml",
-        ));
-    }
-    let patch_body = parse_json(&req.body)?;
-    let key = req.key();
-    let who = actor(req, manager(req));
-    for _ in 0..RETRIES {
-        let old = ctx
-            .store()
-            .get(&key)
-            .await
-            .map_err(|e| store_error(&req.rt, req.name(), e))?;
-        let mut patched = to_view(&req.rt, &old);
-        apply_patch(&req.rt, format, &mut patched, &patch_body)?;
-        if !patched.is_object() {
-            return Err(ApiError::unprocessable(
-                "the patched object is not a JSON object",
-            ));
-        }
-        check_type(&req.rt, &mut patched)?;
-        let mut new = to_storage(&req.rt, patched);
-        place(req, &mut new)?;
-        let precondition = resource_version(&new)?;
-        if let Some(rv) = precondition
-            && rv != stored_rv(&old)
-        {
-            return Err(ApiError::stale(&req.rt.group, &req.rt.plural, req.name()));
-        }
-        match update_inner(
-            ctx,
-            &req.rt,
-            Change {
-                key: &key,
-                old: &old,
-                new,
-                scope: who.scope,
-                managed: Managed::Track(who.clone()),
-            },
-            &opts,
-        )
-        .await
-        {
-            Ok(w) => return Ok(respond(req, &w, StatusCode::OK)),
-            Err(UpdateError::Stale) => continue,
-            Err(UpdateError::Api(e)) => return Err(e),
-        }
-    }
-    Err(ApiError::stale(&req.rt.group, &req.rt.plural, req.name()))
-}
-
-/// Server-side apply (`application/apply-patch+yaml`).
-async fn apply(ctx: &Arc<Ctx>, req: &Req, opts: &WriteOptions) -> Result<Response, ApiError> {
-    let Some(manager) = req.query.non_empty("fieldManager").map(str::to_string) else {
-        return Err(ApiError::bad_request(
-            "PATCH, application/apply-patch+yaml: fieldManager is required for apply requests",
-        ));
-    };
-    let force = req.query.flag("force");
-    let mut config = parse_yaml(&req.body)?;
-    if !config.is_object() {
-        return Err(ApiError::bad_request(
-            "an apply configuration must be an object",
-        ));
-    }
-    for f in ["apiVersion", "kind"] {
-        if config
-            .get(f)
-            .and_then(Value::as_str)
-            .is_none_or(str::is_empty)
-        {
-            return Err(ApiError::bad_request(format!(
-                "{f} must be set in an apply configuration"
-            )));
-        }
-    }
-    check_type(&req.rt, &mut config)?;
-    let mut config = to_storage(&req.rt, config);
-    place(req, &mut config)?;
-    if let Some(meta) = metadata::meta_mut(&mut config) {
-        meta.remove("managedFields");
-        meta.remove("resourceVersion");
-    }
-    let key = req.key();
-    let who = actor(req, manager);
-    let lt = list_types(&req.rt);
-    for _ in 0..RETRIES {
-        let live = match ctx.store().get(&key).await {
-            Ok(o) => Some(o),
-            Err(StoreError::NotFound { .. }) if !req.status => None,
-            Err(e) => return Err(store_error(&req.rt, req.name(), e)),
-        };
-        let now = metadata::timestamp(Utc::now());
-        let (merged, entries) = managed::apply(live.as_ref(), &config, &who, force, &lt, &now)?;
-        match live {
-            None => {
-                match create_object(ctx, &req.rt, merged, Managed::Given(entries), opts).await {
-                    Ok(w) => return Ok(respond(req, &w, StatusCode::CREATED)),
-                    Err(e) if e.reason == "AlreadyExists" => continue,
-                    Err(e) => return Err(e),
-                }
-            }
-            Some(old) => {
-                match update_inner(
-                    ctx,
-                    &req.rt,
-                    Change {
-                        key: &key,
-                        old: &old,
-                        new: merged,
-                        scope: who.scope,
-                        managed: Managed::Given(entries),
-                    },
-                    opts,
-                )
-                .await
-                {
-                    Ok(w) => return Ok(respond(req, &w, StatusCode::OK)),
-                    Err(UpdateError::Stale) => continue,
-                    Err(UpdateError::Api(e)) => return Err(e),
-                }
-            }
         }
     }
     Err(ApiError::stale(&req.rt.group, &req.rt.plural, req.name()))

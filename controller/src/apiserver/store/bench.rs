@@ -140,7 +140,7 @@ pub async fn run_benchmark(config: &BenchConfig) -> Result<BenchReport, StoreErr
     let store = Store::open(store_config).await?;
     let result = measure(&store, config).await;
     store.close().await;
-    for suffix in ["", "-wal", "-shm"] {
+    for suffix in ["", "-wal", "-shm", ".lock"] {
         let mut file = path.clone().into_os_string();
         file.push(suffix);
         let _ = std::fs::remove_file(file);

@@ -81,8 +81,10 @@ pub struct StoreConfig {
     pub retention: Retention,
     /// How often the background compactor runs (when retention is set).
     pub compaction_interval: Duration,
-    /// Capacity of the in-memory event broadcast shared by all watchers, in events. Memory
-    /// use is bounded by this whatever the number or speed of watchers.
+    /// Capacity of the in-memory event broadcast shared by all watchers, in events. An event
+    /// is freed once every watcher has read it, so memory for unread events is bounded by
+    /// this whatever the number or speed of watchers; a watcher that falls further behind
+    /// is handled by [`LagPolicy`].
     pub event_buffer: usize,
     /// What a lagging watcher gets; see [`LagPolicy`].
     pub lag_policy: LagPolicy,
@@ -102,7 +104,7 @@ impl StoreConfig {
             durability: Durability::default(),
             retention: Retention::default(),
             compaction_interval: Duration::from_secs(60),
-            event_buffer: 4096,
+            event_buffer: 1024,
             lag_policy: LagPolicy::default(),
             read_connections: 4,
             max_batch: 256,

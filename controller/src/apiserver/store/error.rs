@@ -92,6 +92,22 @@ pub enum StoreError {
         /// What is wrong.
         reason: String,
     },
+    /// Another process has the store open; only one may write it. Stop the other process
+    /// or use another file.
+    #[error("the store {path} is in use by another process (lock file {path}.lock)")]
+    Locked {
+        /// The database file.
+        path: String,
+    },
+    /// The lock file next to the database could not be created; check the directory's
+    /// permissions.
+    #[error("cannot create the lock file {path}.lock: {message}")]
+    LockFile {
+        /// The database file.
+        path: String,
+        /// The operating system's error.
+        message: String,
+    },
     /// The database file was written by a newer version of Ferrule; upgrade Ferrule.
     #[error("unsupported store schema version {found}; this build understands version 1")]
     UnsupportedSchema {
@@ -135,6 +151,8 @@ impl StoreError {
             | StoreError::InvalidContinue { .. }
             | StoreError::InvalidObject { .. } => 400,
             StoreError::UnsupportedSchema { .. }
+            | StoreError::Locked { .. }
+            | StoreError::LockFile { .. }
             | StoreError::Corrupt { .. }
             | StoreError::Closed
             | StoreError::Database(_) => 500,
@@ -155,6 +173,8 @@ impl StoreError {
             | StoreError::InvalidContinue { .. }
             | StoreError::InvalidObject { .. } => "BadRequest",
             StoreError::UnsupportedSchema { .. }
+            | StoreError::Locked { .. }
+            | StoreError::LockFile { .. }
             | StoreError::Corrupt { .. }
             | StoreError::Closed
             | StoreError::Database(_) => "InternalError",

@@ -8,7 +8,7 @@ use super::continue_token::ContinueToken;
 use super::key::{from_sql, to_sql};
 use super::ops::parse_stored;
 use super::schema::{KIND_DELETED, read_meta};
-use super::{Store, StoreError};
+use super::{ObjectKey, Store, StoreError};
 use crate::apiserver::field_selector::FieldSelector;
 use crate::apiserver::selector::LabelSelector;
 
@@ -162,6 +162,29 @@ impl Store {
     }
 }
 
+impl Store {
+    /// The keys of every live object in `namespace`, of any resource, ordered by resource
+    /// then name: what deleting a namespace must remove.
+    pub async fn keys_in_namespace(&self, namespace: &str) -> Result<Vec<ObjectKey>, StoreError> {
+        self.ensure_open()?;
+        let rows = sqlx::query(
+            "SELECT resource, name FROM current WHERE namespace = ?1 ORDER BY resource, name",
+        )
+        .bind(namespace)
+        .fetch_all(self.readers())
+        .await?;
+        rows.into_iter()
+            .map(|row| {
+                Ok(ObjectKey {
+                    resource: row.try_get(0)?,
+                    namespace: namespace.to_string(),
+                    name: row.try_get(1)?,
+                })
+            })
+            .collect()
+    }
+}
+
 /// Reads one page inside one read transaction, so the counters, the horizon check and the
 /// rows all come from the same snapshot of the database.
 pub(super) async fn read_page(
@@ -216,7 +239,9 @@ pub(super) async fn read_page(
     let from_current =
         rv == meta.last_rv || resource_last_rv(&mut tx, request.resource).await? <= rv;
     let mut cursor = request.after.unwrap_or_default();
-    let chunk = request.limit.map_or(CHUNK, |l| (l + 1).min(CHUNK));
+    let chunk = request
+        .limit
+        .map_or(CHUNK, |l| l.saturating_add(1).min(CHUNK));
     let mut items = Vec::new();
     let mut more = false;
     'scan: loop {

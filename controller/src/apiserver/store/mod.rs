@@ -20,6 +20,9 @@
 //! * `meta(schema_version, last_rv, horizon)` — the newest version (it survives compaction of
 //!   the log's tail, so the counter never goes back) and the compaction horizon.
 //!
+//! * `<file>.lock` — an advisory lock held while the store is open: one process writes a
+//!   file (the writer keeps the newest version in memory).
+//!
 //! The state at any version `S >= horizon` can be read from the log: the rows with
 //! `rv <= S`, not tombstones, with no successor at or below `S`. Continue tokens and
 //! `resourceVersionMatch=Exact` use that; lists at the newest version use `current`.
@@ -109,12 +112,15 @@ struct Inner {
     events: Mutex<Option<broadcast::Sender<Arc<Change>>>>,
     shared: Arc<Shared>,
     closed: AtomicBool,
+    /// The lock file; released by `close` so that the file can be reopened at once.
+    lock: Mutex<Option<std::fs::File>>,
 }
 
 impl Store {
     /// Opens (or creates) the store file, recovers its counters, and starts the writer task
     /// and, when retention is configured, the background compactor. Needs a Tokio runtime.
     pub async fn open(config: StoreConfig) -> Result<Self, StoreError> {
+        let lock = schema::lock(&config)?;
         let (conn, meta) = schema::open_writer(&config).await?;
         let readers = schema::open_readers(&config).await?;
         let last_ts = sqlx::query("SELECT ts FROM log ORDER BY rv DESC LIMIT 1")
@@ -145,6 +151,7 @@ impl Store {
                 events: Mutex::new(Some(events)),
                 shared,
                 closed: AtomicBool::new(false),
+                lock: Mutex::new(Some(lock)),
             }),
         };
         compact::spawn_compactor(&store);
@@ -157,8 +164,8 @@ impl Store {
         Ok(store)
     }
 
-    /// Stops the writer after the requests already queued, ends every watch, and closes the
-    /// connections. Later calls on any clone fail with [`StoreError::Closed`].
+    /// Stops the writer after the requests already queued, ends every watch, closes the
+    /// connections and releases the file's lock. Later calls on any clone fail with [`StoreError::Closed`].
     pub async fn close(&self) {
         if self.inner.closed.swap(true, Ordering::SeqCst) {
             return;
@@ -177,6 +184,9 @@ impl Store {
             events.take();
         }
         self.inner.readers.close().await;
+        if let Ok(mut lock) = self.inner.lock.lock() {
+            lock.take();
+        }
     }
 
     /// The settings the store was opened with.

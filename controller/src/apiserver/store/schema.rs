@@ -1,6 +1,7 @@
 //! The SQLite schema and connection settings (see the module documentation of
 //! [`store`](super) for what each table means).
 
+use std::fs::{File, OpenOptions, TryLockError};
 use std::time::Duration;
 
 use sqlx::sqlite::{
@@ -131,4 +132,32 @@ pub(super) async fn read_meta(conn: &mut SqliteConnection) -> Result<Meta, Store
         last_rv: from_sql(row.try_get(0)?),
         horizon: from_sql(row.try_get(1)?),
     })
+}
+
+/// Takes the exclusive advisory lock on `<path>.lock`, held while the returned file stays
+/// open. The writer keeps the newest version in memory, so a second writing process would
+/// corrupt the version sequence; the lock turns that into a clear error. A separate file is
+/// used because closing any descriptor of the database file itself would drop SQLite's own
+/// POSIX locks.
+pub(super) fn lock(config: &StoreConfig) -> Result<File, StoreError> {
+    let mut lock_path = config.path.clone().into_os_string();
+    lock_path.push(".lock");
+    let path = config.path.display().to_string();
+    let file = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .map_err(|e| StoreError::LockFile {
+            path: path.clone(),
+            message: e.to_string(),
+        })?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(TryLockError::WouldBlock) => Err(StoreError::Locked { path }),
+        Err(TryLockError::Error(e)) => Err(StoreError::LockFile {
+            path,
+            message: e.to_string(),
+        }),
+    }
 }

@@ -220,7 +220,9 @@ impl Watch {
             };
             if let Err(e) = step {
                 self.finished = true;
-                return Some(Err(e));
+                // Reads fail while the store closes; that is the end of the watch, not an
+                // error to report.
+                return self.store.ensure_open().ok().map(|()| Err(e));
             }
         }
     }

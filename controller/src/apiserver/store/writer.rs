@@ -12,6 +12,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde_json::Value;
+use sqlx::error::ErrorKind;
 use sqlx::sqlite::SqliteConnection;
 use sqlx::{Connection, Row};
 use tokio::sync::{broadcast, mpsc, oneshot};
@@ -34,7 +35,7 @@ pub(super) enum Command {
         target: u64,
         reply: oneshot::Sender<Result<CompactStep, StoreError>>,
     },
-    /// Stop after answering.
+    /// Stop, and answer once the connection is closed.
     Shutdown { reply: oneshot::Sender<()> },
 }
 
@@ -78,6 +79,7 @@ impl Writer {
     /// Serves commands until `Shutdown` or until every sender is gone.
     pub async fn run(mut self, mut commands: mpsc::Receiver<Command>) {
         let mut deferred = None;
+        let mut shutdown = None;
         loop {
             let command = match deferred.take() {
                 Some(c) => c,
@@ -105,13 +107,16 @@ impl Writer {
                     let _ = reply.send(self.compact(target).await);
                 }
                 Command::Shutdown { reply } => {
-                    let _ = reply.send(());
+                    shutdown = Some(reply);
                     break;
                 }
             }
         }
         if let Err(e) = self.conn.close().await {
             tracing::warn!(error = %e, "closing the store's writer connection failed");
+        }
+        if let Some(reply) = shutdown {
+            let _ = reply.send(());
         }
     }
 
@@ -197,7 +202,20 @@ async fn apply_batch(
 ) -> Result<u64, StoreError> {
     let mut rv = last_rv;
     let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
+    // A lone request needs no savepoint: the transaction is its own.
+    let alone = requests.len() == 1;
     for ops in requests {
+        if alone {
+            match apply_request(&mut tx, ops, &mut rv, ts).await {
+                Ok(applied) => results.push(Ok(applied)),
+                Err(e) => {
+                    tx.rollback().await?;
+                    results.push(Err(e));
+                    return Ok(last_rv);
+                }
+            }
+            continue;
+        }
         let before = rv;
         let mut savepoint = Connection::begin(&mut *tx).await?;
         match apply_request(&mut savepoint, ops, &mut rv, ts).await {
@@ -258,26 +276,25 @@ async fn create(
     ts: i64,
 ) -> OpResult {
     check_object(&key, &object)?;
-    let existing =
-        sqlx::query("SELECT rv FROM current WHERE resource = ?1 AND namespace = ?2 AND name = ?3")
+    // The primary key of `current` detects a taken name without a separate read.
+    let inserted =
+        sqlx::query("INSERT INTO current (resource, namespace, name, rv) VALUES (?1, ?2, ?3, ?4)")
             .bind(&key.resource)
             .bind(&key.namespace)
             .bind(&key.name)
-            .fetch_optional(&mut *conn)
-            .await?;
-    if existing.is_some() {
-        return Err(StoreError::AlreadyExists { key });
+            .bind(to_sql(*rv + 1))
+            .execute(&mut *conn)
+            .await;
+    match inserted {
+        Ok(_) => {}
+        Err(sqlx::Error::Database(e)) if e.kind() == ErrorKind::UniqueViolation => {
+            return Err(StoreError::AlreadyExists { key });
+        }
+        Err(e) => return Err(e.into()),
     }
     *rv += 1;
     set_resource_version(&mut object, *rv);
     insert_log(conn, *rv, &key, KIND_ADDED, None, ts, &object).await?;
-    sqlx::query("INSERT INTO current (resource, namespace, name, rv) VALUES (?1, ?2, ?3, ?4)")
-        .bind(&key.resource)
-        .bind(&key.namespace)
-        .bind(&key.name)
-        .bind(to_sql(*rv))
-        .execute(&mut *conn)
-        .await?;
     Ok(finish(key, *rv, object, Outcome::Created, None))
 }
 

@@ -331,3 +331,60 @@ async fn closed_store_refuses_work() {
             .is_err()
     );
 }
+
+/// Many two-operation transactions submitted at once land in shared batches; all but one
+/// fail on their second operation and must leave nothing behind, while their neighbours in
+/// the batch commit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn failed_requests_in_a_batch_roll_back_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = config(dir.path());
+    config.durability = Durability::Full;
+    let store = Store::open(config).await.unwrap();
+    let attempts = (0..64).map(|i| {
+        let store = store.clone();
+        async move {
+            let ops = vec![
+                WriteOp::Create {
+                    key: key("isp-a", &format!("own-{i}")),
+                    object: plain("isp-a", &format!("own-{i}")),
+                },
+                WriteOp::Create {
+                    key: key("isp-a", "shared"),
+                    object: plain("isp-a", "shared"),
+                },
+            ];
+            (i, store.transaction(ops).await)
+        }
+    });
+    let results = futures::future::join_all(attempts).await;
+    let winners: Vec<_> = results.iter().filter(|(_, r)| r.is_ok()).collect();
+    assert_eq!(winners.len(), 1);
+    let (winner, written) = winners[0];
+    let versions: Vec<u64> = written
+        .as_ref()
+        .unwrap()
+        .iter()
+        .map(|w| w.resource_version)
+        .collect();
+    assert_eq!(versions, vec![1, 2]);
+    for (i, result) in &results {
+        if i != winner {
+            assert!(
+                matches!(result, Err(StoreError::AlreadyExists { .. })),
+                "{result:?}"
+            );
+            assert!(matches!(
+                store.get(&key("isp-a", &format!("own-{i}"))).await,
+                Err(StoreError::NotFound { .. })
+            ));
+        }
+    }
+    assert_eq!(store.current_resource_version(), 2);
+    // Versions continue without a gap after the failures.
+    let next = store
+        .create(key("isp-a", "next"), plain("isp-a", "next"))
+        .await
+        .unwrap();
+    assert_eq!(next.resource_version, 3);
+}

@@ -326,6 +326,30 @@ async fn list_versions_and_bad_input() {
 }
 
 #[tokio::test]
+async fn keys_of_a_namespace_across_resources() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path()).await;
+    fill(&store, 6).await;
+    store
+        .create(
+            ObjectKey::new("/configmaps", "isp-1", "cm"),
+            plain("isp-1", "cm"),
+        )
+        .await
+        .unwrap();
+    store.delete(key("isp-1", "s004"), None).await.unwrap();
+    let keys = store.keys_in_namespace("isp-1").await.unwrap();
+    assert_eq!(
+        keys,
+        vec![
+            ObjectKey::new("/configmaps", "isp-1", "cm"),
+            key("isp-1", "s001"),
+        ]
+    );
+    assert!(store.keys_in_namespace("none").await.unwrap().is_empty());
+}
+
+#[tokio::test]
 async fn cluster_scoped_resources() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(dir.path()).await;

@@ -86,6 +86,17 @@ async fn watches_resume_across_restart() {
 }
 
 #[tokio::test]
+async fn one_open_store_per_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path()).await;
+    let err = Store::open(config(dir.path())).await.unwrap_err();
+    assert!(matches!(err, StoreError::Locked { .. }), "{err:?}");
+    store.close().await;
+    let again = open(dir.path()).await;
+    again.create(key("a", "b"), plain("a", "b")).await.unwrap();
+}
+
+#[tokio::test]
 async fn newer_schema_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(dir.path()).await;
