@@ -5,21 +5,18 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use ferrule_crds::bss::subscription::{
-    Allocations, DesiredState, DeviceConfig, SubscriptionStatus,
-};
+use ferrule_crds::bss::subscription::{Allocations, DeviceConfig};
 use ferrule_crds::oss::resource_pool::PoolType;
 use ferrule_crds::{Customer, Device, Product, ResourceClaim, ResourcePool, Subscription};
 use futures::StreamExt;
-use kube::api::{Patch, PatchParams};
+use kube::api::Patch;
 use kube::runtime::controller::{Action, Controller};
 use kube::runtime::{finalizer, watcher};
-use kube::{Api, Resource, ResourceExt};
+use kube::{Api, ResourceExt};
 use serde_json::json;
 
 use crate::metrics::ControllerLabel;
-use crate::provisioning::context::{Context, FIELD_MANAGER, Note, now};
-use crate::provisioning::patch::status_patch;
+use crate::provisioning::context::Context;
 use crate::provisioning::reasons::Remedy;
 use crate::provisioning::stores::Scope;
 use crate::provisioning::transactor::{Committed, NetworkPlan, TransactError};
@@ -27,12 +24,14 @@ use crate::provisioning::transactor::{Committed, NetworkPlan, TransactError};
 use super::allocation::{Need, pinned_subnet, pinned_vlan, releasable};
 use super::applied::{self, APPLIED_ANNOTATION};
 use super::claims::{self, Claimed};
+use super::cleanup::cleanup;
 use super::dereference::{Dereferenced, change_set, in_maintenance};
 use super::error::Error;
 use super::render::{self, Values};
-use super::status::{Outcome, StatusInput, next_status, transitions};
+use super::status::Outcome;
 use super::triggers;
 use super::validate::validate;
+use super::writer::{StatusWriter, publish_transitions, report_gone};
 
 /// The finalizer that keeps a deleted Subscription until its configuration is removed.
 pub const FINALIZER: &str = "provisioning.ferrule.dev/cleanup";
@@ -105,72 +104,6 @@ pub fn error_policy(sub: Arc<Subscription>, err: &Error, ctx: Arc<Context>) -> A
 
 fn key(sub: &Subscription) -> String {
     format!("{}/{}", sub.namespace().unwrap_or_default(), sub.name_any())
-}
-
-// === impl StatusWriter ===
-
-/// Keeps the latest version of the subscription and patches its status and annotation.
-struct StatusWriter {
-    api: Api<Subscription>,
-    current: Subscription,
-}
-
-impl StatusWriter {
-    fn status(&self) -> SubscriptionStatus {
-        self.current.status.clone().unwrap_or_default()
-    }
-
-    fn params() -> PatchParams {
-        PatchParams {
-            field_manager: Some(FIELD_MANAGER.to_owned()),
-            ..Default::default()
-        }
-    }
-
-    async fn write(
-        &mut self,
-        outcome: &Outcome,
-        allocations: Option<Allocations>,
-        devices: Option<Vec<DeviceConfig>>,
-    ) -> Result<(), kube::Error> {
-        let old = self.status();
-        let input = StatusInput {
-            generation: self.current.metadata.generation,
-            suspended: self.current.spec.state == DesiredState::Suspended,
-            now: now(),
-            allocations,
-            devices,
-        };
-        let new = next_status(&old, outcome, input);
-        let (Ok(old_json), Ok(new_json)) = (serde_json::to_value(&old), serde_json::to_value(&new))
-        else {
-            return Ok(());
-        };
-        let Some(patch) = status_patch(
-            self.current.resource_version().as_deref(),
-            &old_json,
-            &new_json,
-        ) else {
-            return Ok(());
-        };
-        let name = self.current.name_any();
-        self.current = self
-            .api
-            .patch_status(&name, &Self::params(), &Patch::Merge(&patch))
-            .await?;
-        Ok(())
-    }
-
-    async fn record_applied(&mut self, plan: &NetworkPlan) -> Result<(), kube::Error> {
-        let value = applied::encode(&plan.devices);
-        let patch = json!({"metadata": {"annotations": {APPLIED_ANNOTATION: value}}});
-        let name = self.current.name_any();
-        self.current = self
-            .api
-            .patch(&name, &Self::params(), &Patch::Merge(&patch))
-            .await?;
-        Ok(())
-    }
 }
 
 // === apply ===
@@ -249,14 +182,6 @@ fn failure_outcome(error: &Error) -> Outcome {
         Remedy::FixSpec => Outcome::Invalid { reason, message },
         Remedy::Wait => Outcome::Waiting { reason, message },
         Remedy::Retry => Outcome::Failed { reason, message },
-    }
-}
-
-async fn publish_transitions(ctx: &Context, sub: &Subscription, before: &SubscriptionStatus) {
-    let after = sub.status.clone().unwrap_or_default();
-    let reference = sub.object_ref(&());
-    for note in transitions(before, &after) {
-        ctx.publish(&reference, &note).await;
     }
 }
 
@@ -436,90 +361,6 @@ async fn record_device_transactions(ctx: &Context, plan: &NetworkPlan, committed
             tracing::debug!(device = %device.target.name, error = %err, "could not record lastTransaction");
         }
     }
-}
-
-async fn report_gone(ctx: &Context, sub: &Subscription, gone: &[String]) {
-    for device in gone {
-        let note = Note {
-            warning: true,
-            reason: "DeviceGone".into(),
-            message: format!(
-                "Device {device} no longer exists; the configuration this subscription had there was not removed"
-            ),
-            action: "Deprovision",
-        };
-        ctx.publish(&sub.object_ref(&()), &note).await;
-    }
-}
-
-// === cleanup ===
-
-async fn cleanup(sub: &Subscription, ctx: &Context) -> Result<Action, Error> {
-    let ns = sub.namespace().unwrap_or_default();
-    let api: Api<Subscription> = Api::namespaced(ctx.client.clone(), &ns);
-    let Some(fresh) = api.get_opt(&sub.name_any()).await? else {
-        return Ok(Action::await_change());
-    };
-    let mut writer = StatusWriter {
-        api,
-        current: fresh,
-    };
-    let before = writer.status();
-    let result = remove(ctx, &mut writer).await;
-    if let Err(err) = &result
-        && err.is_reportable()
-    {
-        let message = format!("removing configuration: {err}");
-        writer
-            .write(&Outcome::Terminating { message }, None, None)
-            .await?;
-    }
-    publish_transitions(ctx, &writer.current, &before).await;
-    result?;
-    let claims_api: Api<ResourceClaim> = Api::namespaced(ctx.client.clone(), &ns);
-    let held = claims::own_claims(&claims_api, &writer.current).await?;
-    claims::release(&claims_api, &held.iter().collect::<Vec<_>>()).await?;
-    Ok(Action::await_change())
-}
-
-/// Removes exactly the subscription's entries from every device it has configuration on.
-async fn remove(ctx: &Context, writer: &mut StatusWriter) -> Result<(), Error> {
-    let sub = writer.current.clone();
-    let previous = applied::previous(&sub);
-    if previous.is_empty() {
-        return Ok(());
-    }
-    let deref = Dereferenced::read(&sub, &ctx.stores);
-    let (changes, gone) = change_set(&sub, Vec::new(), &previous, &deref);
-    report_gone(ctx, &sub, &gone).await;
-    let plan = ctx.transactor.plan(&changes)?;
-    if let Some(device) = in_maintenance(plan.pushed().map(|d| d.target.name.as_str()), &deref) {
-        return Err(Error::Maintenance(device));
-    }
-    if !plan.is_noop() {
-        let names: Vec<&str> = plan.pushed().map(|d| d.target.name.as_str()).collect();
-        let message = format!("removing configuration from {}", names.join(", "));
-        writer
-            .write(&Outcome::Terminating { message }, None, None)
-            .await?;
-        let started = Instant::now();
-        let result = ctx.transactor.apply(&plan).await;
-        ctx.metrics
-            .transaction_duration
-            .observe(started.elapsed().as_secs_f64());
-        ctx.metrics.transaction(if result.is_ok() {
-            "committed"
-        } else {
-            "failed"
-        });
-        result?;
-    }
-    // Recorded before the finalizer goes, so a retry does not remove anything twice.
-    let message = "configuration removed".to_owned();
-    writer
-        .write(&Outcome::Terminating { message }, None, Some(Vec::new()))
-        .await?;
-    Ok(())
 }
 
 // === run ===

@@ -11,6 +11,7 @@
 pub mod allocation;
 pub mod applied;
 pub mod claims;
+mod cleanup;
 pub mod controller;
 pub mod dereference;
 pub mod error;
@@ -18,3 +19,4 @@ pub mod render;
 pub mod status;
 pub mod triggers;
 pub mod validate;
+mod writer;
