@@ -269,6 +269,27 @@ async fn failures_are_reported_and_retried_scenario(lab: &Lab) -> anyhow::Result
     .await?;
     lab.ready_reason("s5", "UnknownProduct").await?;
 
+    // Deleting while a device is unreachable keeps the subscription (and its claims) until
+    // its configuration is removed.
+    lab.netsim.control().set_reachable("olt2", false)?;
+    let subs: Api<Subscription> = Api::namespaced(lab.client.clone(), NS);
+    subs.delete("s3", &DeleteParams::default()).await?;
+    let waiting = lab.ready_reason("s3", "Terminating").await?;
+    let message = find_condition(&waiting.status.context("status")?.conditions, types::READY)
+        .map(|c| c.message.clone())
+        .unwrap_or_default();
+    assert!(message.contains("olt2"), "{message}");
+    assert!(lab.running("olt2").contains("ge-0/0/2.1300"));
+    assert!(lab.claims().await.contains(&"olt2-vlans.1300".to_owned()));
+    lab.netsim.control().set_reachable("olt2", true)?;
+    eventually(WAIT, || async {
+        lab.get::<Subscription>("s3").await.is_none().then_some(())
+    })
+    .await
+    .context("s3 removed once olt2 is back")?;
+    assert!(!lab.running("olt2").contains("ge-0/0/2.1300"));
+    assert!(!lab.claims().await.contains(&"olt2-vlans.1300".to_owned()));
+
     Ok(())
 }
 
