@@ -215,6 +215,17 @@ pub fn plan(renderer: &Renderer, graph: &mut Graph, docs: &[&Document]) -> Vec<S
     plans
 }
 
+/// Plans one subscription as it is (the dry-run annotation of a Subscription).
+pub fn plan_subscription(
+    renderer: &Renderer,
+    graph: &mut Graph,
+    sub: Subscription,
+) -> SubscriptionPlan {
+    let merged = merge_with_cluster(graph, sub);
+    let mut reserved = Reserved::new();
+    apply(renderer, graph, merged, "dry-run annotation", &mut reserved)
+}
+
 /// A manifest's subscription keeps the cluster object's status and annotations (what it
 /// applied), with the manifest's spec.
 fn merge_with_cluster(graph: &Graph, sub: Subscription) -> (Subscription, Action) {

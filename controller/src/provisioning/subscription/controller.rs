@@ -26,6 +26,7 @@ use super::applied::{self, APPLIED_ANNOTATION};
 use super::claims::{self, Claimed};
 use super::cleanup::cleanup;
 use super::dereference::{Dereferenced, change_set, in_maintenance};
+use super::dry_run;
 use super::error::Error;
 use super::render::{self, Values};
 use super::status::Outcome;
@@ -143,6 +144,11 @@ async fn apply(sub: &Subscription, ctx: &Context) -> Result<Action, Error> {
         current: fresh,
     };
     let before = writer.status();
+    if dry_run::requested(&writer.current) {
+        let action = dry_run::dry_run(ctx, &mut writer).await;
+        publish_transitions(ctx, &writer.current, &before).await;
+        return action;
+    }
     let result = provision(ctx, &mut writer).await;
     let outcome = match &result {
         Ok(done) => {
