@@ -35,6 +35,9 @@ pub enum Command {
     Crds,
     /// Run simulated NETCONF devices from a topology file.
     Netsim(crate::netsim::command::NetsimArgs),
+    /// Measure the API server, the store and provisioning on this machine (build with
+    /// --release; figures in docs/performance.md).
+    Bench(crate::bench::BenchArgs),
 }
 
 /// Options of `ferrule up`.
@@ -104,6 +107,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             runtime.block_on(up(args))
         }
         Command::Netsim(args) => crate::netsim::command::run(args),
+        Command::Bench(args) => Ok(crate::bench::run(args)?),
     }
 }
 
