@@ -38,6 +38,9 @@ pub enum Command {
     /// Dry run: show what applying manifests would do — the claims made and the exact
     /// NETCONF edit per device — against the running system, pushing nothing.
     Plan(crate::provisioning::plan::command::PlanArgs),
+    /// Measure the API server, the store and provisioning on this machine (build with
+    /// --release; figures in docs/performance.md).
+    Bench(crate::bench::BenchArgs),
 }
 
 /// Options of `ferrule up`.
@@ -116,6 +119,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             print!("{report}");
             Ok(())
         }
+        Command::Bench(args) => Ok(crate::bench::run(args)?),
     }
 }
 

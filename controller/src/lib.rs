@@ -4,6 +4,7 @@
 //! line. See `docs/architecture.md` for how the modules fit together.
 
 pub mod apiserver;
+pub mod bench;
 pub mod cli;
 pub mod inventory;
 pub mod manifests;

@@ -22,7 +22,7 @@ use super::kubeconfig::{self, KubeconfigData};
 use super::request::{Route, Want, negotiate, parse_path};
 use super::response::{discovery_media_type, json_with, ok, text};
 use super::status::ApiError;
-use super::store::{Retention, Store, StoreConfig};
+use super::store::{Durability, Retention, Store, StoreConfig};
 use super::{discovery, fsutil, pki, token};
 
 /// How to run the API server.
@@ -44,6 +44,8 @@ pub struct ServeConfig {
     pub bookmark_interval: Duration,
     /// How much history the store keeps for resuming watches.
     pub retention: Retention,
+    /// When the store acknowledges a write relative to the disk.
+    pub durability: Durability,
 }
 
 impl ServeConfig {
@@ -58,6 +60,7 @@ impl ServeConfig {
             crds: Vec::new(),
             bookmark_interval: Duration::from_secs(15),
             retention: Retention::default(),
+            durability: Durability::default(),
         }
     }
 }
@@ -228,6 +231,7 @@ pub async fn serve(config: ServeConfig) -> Result<ApiServer, ServeError> {
 
     let mut store = StoreConfig::new(dir.join("state.db"));
     store.retention = config.retention;
+    store.durability = config.durability;
     let tuning = Tuning {
         bookmark_interval: config.bookmark_interval,
         store,

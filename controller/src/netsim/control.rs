@@ -61,6 +61,8 @@ pub struct DeviceStatus {
     pub reject_next_commit: Option<CommitRejection>,
     /// RPCs answered so far.
     pub rpcs: u64,
+    /// Successful `<commit>` RPCs so far (a confirmed commit and its confirmation are two).
+    pub commits: u64,
 }
 
 // === impl Control ===
@@ -106,6 +108,7 @@ impl Control {
             latency_millis: u64::try_from(state.faults.latency.as_millis()).unwrap_or(u64::MAX),
             reject_next_commit: state.faults.reject_next_commit.clone(),
             rpcs: device.rpc_count(),
+            commits: device.commit_count(),
         })
     }
 

@@ -39,6 +39,7 @@ pub struct Device {
     next_session: AtomicU32,
     next_connection: AtomicU64,
     rpcs: AtomicU64,
+    commits: AtomicU64,
     reachable: watch::Sender<bool>,
     shutdown: CancellationToken,
     weak_self: Weak<Device>,
@@ -102,6 +103,7 @@ impl Device {
             next_session: AtomicU32::new(1),
             next_connection: AtomicU64::new(1),
             rpcs: AtomicU64::new(0),
+            commits: AtomicU64::new(0),
             reachable,
             shutdown: parts.shutdown,
             weak_self: weak_self.clone(),
@@ -145,6 +147,15 @@ impl Device {
 
     pub(crate) fn count_rpc(&self) {
         self.rpcs.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// How many `<commit>` RPCs succeeded (confirmed and confirming commits count one each).
+    pub fn commit_count(&self) -> u64 {
+        self.commits.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn count_commit(&self) {
+        self.commits.fetch_add(1, Ordering::Relaxed);
     }
 
     pub(crate) fn accounts(&self) -> &Accounts {

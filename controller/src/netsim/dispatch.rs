@@ -42,6 +42,7 @@ impl Device {
                 };
             }
         };
+        let commit = matches!(rpc.operation, Ok(Operation::Commit(_)));
         let result = match rpc.operation {
             Ok(Operation::KillSession(target)) => self.kill(session, target),
             Ok(operation) => self.state().execute(session, operation, Instant::now()),
@@ -49,6 +50,9 @@ impl Device {
         };
         match result {
             Ok(outcome) => {
+                if commit {
+                    self.count_commit();
+                }
                 if let Some(deadline) = outcome.arm {
                     self.arm_confirm_timer(deadline);
                 }
