@@ -21,7 +21,7 @@ use crate::metrics::Metrics;
 use crate::render::Renderer;
 use crate::southbound::client::{ManagerPolicy, SessionManager, SshConnector};
 
-use super::context::Context;
+use super::context::{Context, LastTransactions};
 use super::netconf::NetconfTransactor;
 use super::netconf::sessions::DeviceSessions;
 use super::order;
@@ -134,15 +134,19 @@ pub async fn start(
             let _ = signal.wait_for(|stop| *stop).await;
         }
     };
+    let last_transactions = Arc::new(LastTransactions::default());
     let context = |name: &str| {
-        Arc::new(Context::new(
-            client.clone(),
-            renderer.clone(),
-            transactor.clone(),
-            metrics.clone(),
-            stores.clone(),
-            name,
-        ))
+        Arc::new(
+            Context::new(
+                client.clone(),
+                renderer.clone(),
+                transactor.clone(),
+                metrics.clone(),
+                stores.clone(),
+                name,
+            )
+            .with_last_transactions(last_transactions.clone()),
+        )
     };
     let subscriptions = context("ferrule-provisioning");
     let orders = context("ferrule-orders");

@@ -9,11 +9,9 @@ use ferrule_crds::bss::subscription::{Allocations, DeviceConfig};
 use ferrule_crds::oss::resource_pool::PoolType;
 use ferrule_crds::{Customer, Device, Product, ResourceClaim, ResourcePool, Subscription};
 use futures::StreamExt;
-use kube::api::Patch;
 use kube::runtime::controller::{Action, Controller};
 use kube::runtime::{finalizer, watcher};
 use kube::{Api, ResourceExt};
-use serde_json::json;
 
 use crate::metrics::ControllerLabel;
 use crate::provisioning::context::Context;
@@ -349,23 +347,16 @@ async fn push(
     };
     ctx.metrics.transaction("committed");
     writer.record_applied(plan).await?;
-    record_device_transactions(ctx, plan, &committed).await;
+    record_device_transactions(ctx, plan, &committed);
     Ok(Some(committed))
 }
 
-/// `status.lastTransaction` of every device the transaction changed (best effort: it is
-/// informational and the Device controller owns the rest of that status).
-async fn record_device_transactions(ctx: &Context, plan: &NetworkPlan, committed: &Committed) {
+/// Records the commit for the devices' `status.lastTransaction` (published by the Device
+/// controller).
+fn record_device_transactions(ctx: &Context, plan: &NetworkPlan, committed: &Committed) {
     for device in plan.pushed() {
-        let api: Api<Device> = Api::namespaced(ctx.client.clone(), &device.target.namespace);
-        let patch = json!({"status": {"lastTransaction": committed.transaction}});
-        let params = StatusWriter::params();
-        if let Err(err) = api
-            .patch_status(&device.target.name, &params, &Patch::Merge(&patch))
-            .await
-        {
-            tracing::debug!(device = %device.target.name, error = %err, "could not record lastTransaction");
-        }
+        ctx.last_transactions
+            .record(&device.target.key(), &committed.transaction);
     }
 }
 
@@ -393,11 +384,18 @@ pub async fn run(
         }
     };
     let queue = spawn_queue_gauge(ctx.clone());
-    let s1 = subs.clone();
-    let s2 = subs.clone();
-    let s3 = subs.clone();
-    let s4 = subs.clone();
-    let s5 = subs.clone();
+    let (s1, s2, s3, s4, s5) = (
+        subs.clone(),
+        subs.clone(),
+        subs.clone(),
+        subs.clone(),
+        subs.clone(),
+    );
+    let (p1, p2, p3) = (
+        triggers::Fingerprints::default(),
+        triggers::Fingerprints::default(),
+        triggers::Fingerprints::default(),
+    );
     Controller::new(scope.api::<Subscription>(client.clone()), config.clone())
         .watches(
             scope.api::<Device>(client.clone()),
@@ -407,17 +405,36 @@ pub async fn run(
         .watches(
             scope.api::<Product>(client.clone()),
             config.clone(),
-            move |p: Product| triggers::for_product(&p, &s1.state()),
+            move |p: Product| {
+                let (key, print) = triggers::fingerprint(&p, "");
+                if !p1.changed(key, print) {
+                    return Vec::new();
+                }
+                triggers::for_product(&p, &s1.state())
+            },
         )
         .watches(
             scope.api::<Customer>(client.clone()),
             config.clone(),
-            move |c: Customer| triggers::for_customer(&c, &s2.state()),
+            move |c: Customer| {
+                let (key, print) = triggers::customer_fingerprint(&c);
+                if !p2.changed(key, print) {
+                    return Vec::new();
+                }
+                triggers::for_customer(&c, &s2.state())
+            },
         )
         .watches(
             scope.api::<ResourcePool>(client.clone()),
             config.clone(),
-            move |p: ResourcePool| triggers::for_pool(&p, &s3.state()),
+            move |p: ResourcePool| {
+                // Status (allocated/free) changes with every claim; only the spec matters.
+                let (key, print) = triggers::fingerprint(&p, "");
+                if !p3.changed(key, print) {
+                    return Vec::new();
+                }
+                triggers::for_pool(&p, &s3.state())
+            },
         )
         .watches(
             scope.api::<ResourceClaim>(client.clone()),
