@@ -23,6 +23,7 @@ use crate::southbound::client::{ManagerPolicy, SessionManager, SshConnector};
 
 use super::context::{Context, LastTransactions};
 use super::netconf::NetconfTransactor;
+use super::netconf::group::GroupCommit;
 use super::netconf::sessions::DeviceSessions;
 use super::order;
 use super::stores::{Scope, Stores};
@@ -60,14 +61,16 @@ pub struct Edge {
     pub agent: Arc<dyn DeviceAgent>,
 }
 
-/// The NETCONF-over-SSH edge, with credentials read through `client`.
+/// The NETCONF-over-SSH edge, with credentials read through `client`. Changes waiting for the
+/// same devices are committed together ([`GroupCommit`]).
 pub fn netconf_edge(client: Client, renderer: Arc<Renderer>, policy: ManagerPolicy) -> Edge {
     let sessions = Arc::new(DeviceSessions::new(
         client,
         SessionManager::new(SshConnector, policy),
     ));
+    let transactor = Arc::new(NetconfTransactor::new(renderer.clone(), sessions.clone()));
     Edge {
-        transactor: Arc::new(NetconfTransactor::new(renderer, sessions.clone())),
+        transactor: Arc::new(GroupCommit::new(transactor, renderer)),
         agent: Arc::new(NetconfAgent::new(sessions)),
     }
 }

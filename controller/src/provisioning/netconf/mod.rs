@@ -5,6 +5,7 @@
 //! devices never wait for each other in a cycle; a lease also makes this process the only
 //! writer of the device while the transaction runs.
 
+pub mod group;
 pub mod plan;
 pub mod sessions;
 
