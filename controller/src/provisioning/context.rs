@@ -13,6 +13,7 @@ use kube::runtime::events::{Event, EventType, Recorder, Reporter};
 
 use crate::metrics::Metrics;
 use crate::provisioning::stores::Stores;
+use crate::provisioning::subscription::ledger::ClaimLedger;
 use crate::provisioning::transactor::NetworkTransactor;
 use crate::render::Renderer;
 
@@ -37,6 +38,8 @@ pub struct Context {
     pub backoff: RetryBackoff,
     /// The last transaction committed on each device, shared by the controllers.
     pub last_transactions: Arc<LastTransactions>,
+    /// Values recently claimed by this process.
+    pub ledger: ClaimLedger,
 }
 
 impl fmt::Debug for Context {
@@ -71,6 +74,7 @@ impl Context {
             stores,
             backoff: RetryBackoff::default(),
             last_transactions: Arc::default(),
+            ledger: ClaimLedger::default(),
         }
     }
 

@@ -6,6 +6,7 @@
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
+use std::time::Instant;
 
 use ferrule_crds::oss::resource_claim::ResourceClaimSpec;
 use ferrule_crds::{ResourceClaim, Subscription, claim_name};
@@ -18,6 +19,7 @@ use crate::provisioning::context::FIELD_MANAGER;
 use super::allocation::{
     AllocationError, Choice, Held, Need, SUBSCRIPTION_LABEL, choose, held_claims, kind_name, taken,
 };
+use super::ledger::ClaimLedger;
 
 /// Most claim creations lost to other subscriptions within one reconcile; beyond it the
 /// reconcile is retried with a fresh view of the claims.
@@ -76,6 +78,7 @@ pub async fn acquire(
     pools: &[Arc<ferrule_crds::ResourcePool>],
     held: &[Held],
     cached_claims: &[Arc<ResourceClaim>],
+    ledger: &ClaimLedger,
 ) -> Result<Claimed, ClaimError> {
     match choose(need, pools, held)? {
         Choice::Nothing => Ok(Claimed {
@@ -104,10 +107,19 @@ pub async fn acquire(
         },
         Choice::Next(serving) => {
             let mut conflicts = 0;
+            let ns = sub.namespace().unwrap_or_default();
             for pool in &serving {
+                let key = format!("{ns}/{}", pool.name);
                 let mut taken: BTreeSet<Allocation> = taken(pool, cached_claims);
-                while let Some(value) = pool.range.next_free(&taken) {
-                    match create(api, sub, &pool.name, &value).await? {
+                while let Some(value) = ledger.reserve(&key, &pool.range, &taken, Instant::now()) {
+                    let created = match create(api, sub, &pool.name, &value).await {
+                        Ok(created) => created,
+                        Err(err) => {
+                            ledger.forget(&key, &value);
+                            return Err(err.into());
+                        }
+                    };
+                    match created {
                         Ok(held) => {
                             return Ok(Claimed {
                                 value: Some(value),
@@ -192,8 +204,14 @@ async fn create(
 }
 
 /// Deletes claims of the subscription; already deleted ones are fine.
-pub async fn release(api: &Api<ResourceClaim>, claims: &[&Held]) -> Result<(), kube::Error> {
+pub async fn release(
+    api: &Api<ResourceClaim>,
+    claims: &[&Held],
+    ledger: &ClaimLedger,
+    namespace: &str,
+) -> Result<(), kube::Error> {
     for held in claims {
+        ledger.forget_text(&format!("{namespace}/{}", held.pool), &held.value);
         match api.delete(&held.claim, &DeleteParams::default()).await {
             Ok(_) => {}
             Err(kube::Error::Api(status)) if status.is_not_found() => {}

@@ -41,7 +41,8 @@ pub(super) async fn cleanup(sub: &Subscription, ctx: &Context) -> Result<Action,
     result?;
     let claims_api: Api<ResourceClaim> = Api::namespaced(ctx.client.clone(), &ns);
     let held = claims::own_claims(&claims_api, &writer.current).await?;
-    claims::release(&claims_api, &held.iter().collect::<Vec<_>>()).await?;
+    let held: Vec<_> = held.iter().collect();
+    claims::release(&claims_api, &held, &ctx.ledger, &ns).await?;
     Ok(Action::await_change())
 }
 

@@ -217,6 +217,7 @@ async fn provision(ctx: &Context, writer: &mut StatusWriter) -> Result<Converged
         &deref.pools,
         &held,
         &deref.claims,
+        &ctx.ledger,
     )
     .await?;
     let ipv4 = claims::acquire(
@@ -226,6 +227,7 @@ async fn provision(ctx: &Context, writer: &mut StatusWriter) -> Result<Converged
         &deref.pools,
         &held,
         &deref.claims,
+        &ctx.ledger,
     )
     .await;
     let vlan_id = match vlan.value {
@@ -286,7 +288,7 @@ async fn provision(ctx: &Context, writer: &mut StatusWriter) -> Result<Converged
         .filter_map(|c: &Claimed| c.held.as_ref())
         .collect();
     let unused = releasable(&held, &kept);
-    claims::release(&claims_api, &unused)
+    claims::release(&claims_api, &unused, &ctx.ledger, &intent.namespace)
         .await
         .map_err(|e| failed(e.into()))?;
 

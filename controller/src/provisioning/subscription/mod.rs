@@ -16,6 +16,7 @@ pub mod controller;
 pub mod dereference;
 pub mod dry_run;
 pub mod error;
+pub mod ledger;
 pub mod render;
 pub mod status;
 pub mod triggers;
