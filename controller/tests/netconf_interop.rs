@@ -12,14 +12,16 @@ mod netconf_peer;
 
 use std::time::{Duration, Instant};
 
-use ferrule::southbound::client::transaction::{
-    self, DeviceEdit, Phase, Transaction, TransactionError,
-};
 use ferrule::southbound::client::{
-    ClientError, Credentials, Datastore, DeviceSession, EditOptions, HostKeyPolicy, ManagerPolicy,
-    NetconfSession, SessionManager, SshConnector,
+    ClientError, Credentials, DeviceSession, HostKeyPolicy, ManagerPolicy, NetconfSession,
+    SessionManager, SshConnector,
 };
-use netconf_peer::{Peer, interface_xml, peers, running_interfaces, serial};
+use ferrule::southbound::framing::Framing;
+use ferrule::southbound::rpc::Datastore;
+use ferrule::southbound::rpc_error::{ErrorSeverity, ErrorTag, ErrorType};
+use netconf_peer::{
+    Peer, candidate, delete_xml, has_interface, interface_xml, peers, running_interfaces, serial,
+};
 
 #[tokio::test]
 async fn pinned_host_key_password_and_key_auth_both_framings() {
@@ -34,10 +36,7 @@ async fn pinned_host_key_password_and_key_auth_both_framings() {
     assert!(s.session_id() > 0);
     assert!(s.capabilities().candidate());
     assert!(s.capabilities().confirmed_commit_persist());
-    assert_eq!(
-        s.base_version(),
-        ferrule::southbound::client::BaseVersion::V1_1
-    );
+    assert_eq!(s.framing(), Framing::Chunked);
     assert_eq!(
         s.host_key().map(|k| k.as_str()),
         Some(peer.fingerprint.as_str())
@@ -50,10 +49,7 @@ async fn pinned_host_key_password_and_key_auth_both_framings() {
     let mut config = peer.config_key();
     config.options.offer_base_1_1 = false;
     let mut s = NetconfSession::connect(&config).await.unwrap();
-    assert_eq!(
-        s.base_version(),
-        ferrule::southbound::client::BaseVersion::V1_0
-    );
+    assert_eq!(s.framing(), Framing::EndOfMessage);
     running_interfaces(&mut s).await;
     // netconfd rejects <persist> on base:1.0 sessions; the client says so before sending.
     let err = s
@@ -169,9 +165,7 @@ async fn create_modify_delete_interface_on_candidate() {
 
     s.lock(Datastore::Candidate).await.unwrap();
     let create = interface_xml(name, "uplink to olt1", "true", Some("192.0.2.1"));
-    s.edit_config(Datastore::Candidate, &create, EditOptions::default())
-        .await
-        .unwrap();
+    s.edit_config(candidate(create)).await.unwrap();
     s.commit().await.unwrap();
     let found = running_interfaces(&mut s).await;
     assert!(
@@ -180,9 +174,7 @@ async fn create_modify_delete_interface_on_candidate() {
     );
 
     let modify = interface_xml(name, "uplink to olt1 & olt2", "true", None);
-    s.edit_config(Datastore::Candidate, &modify, EditOptions::default())
-        .await
-        .unwrap();
+    s.edit_config(candidate(modify)).await.unwrap();
     s.commit().await.unwrap();
     let found = running_interfaces(&mut s).await;
     assert!(
@@ -190,19 +182,10 @@ async fn create_modify_delete_interface_on_candidate() {
         "{found:?}"
     );
 
-    let delete = format!(
-        r#"<interfaces xmlns="urn:ietf:params:xml:ns:yang:ietf-interfaces"><interface nc:operation="delete"><name>{name}</name></interface></interfaces>"#
-    );
-    s.edit_config(Datastore::Candidate, &delete, EditOptions::default())
-        .await
-        .unwrap();
+    let delete = delete_xml(&[name]);
+    s.edit_config(candidate(delete)).await.unwrap();
     s.commit().await.unwrap();
-    assert!(
-        !running_interfaces(&mut s)
-            .await
-            .iter()
-            .any(|(n, _)| n == name)
-    );
+    assert!(!has_interface(&mut s, name).await);
     s.unlock(Datastore::Candidate).await.unwrap();
     s.close().await;
 }
@@ -219,18 +202,11 @@ async fn confirmed_commit_rolls_back_by_itself() {
     peer.cleanup(&mut s, &[name]).await;
 
     let create = interface_xml(name, "rolled back", "true", None);
-    s.edit_config(Datastore::Candidate, &create, EditOptions::default())
-        .await
-        .unwrap();
+    s.edit_config(candidate(create)).await.unwrap();
     s.commit_confirmed(Duration::from_secs(2), None)
         .await
         .unwrap();
-    assert!(
-        running_interfaces(&mut s)
-            .await
-            .iter()
-            .any(|(n, _)| n == name)
-    );
+    assert!(has_interface(&mut s, name).await);
 
     // No confirming commit: the device restores the previous running config on its own.
     // netconfd runs its timers only once its event loop has been idle for about a second,
@@ -238,11 +214,7 @@ async fn confirmed_commit_rolls_back_by_itself() {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         tokio::time::sleep(Duration::from_millis(1500)).await;
-        if !running_interfaces(&mut s)
-            .await
-            .iter()
-            .any(|(n, _)| n == name)
-        {
+        if !has_interface(&mut s, name).await {
             break;
         }
         assert!(
@@ -272,10 +244,7 @@ async fn persistent_confirmed_commit_is_confirmed_or_cancelled_from_another_sess
             .await
             .unwrap();
         let xml = interface_xml(name, "persisted", "true", None);
-        writer
-            .edit_config(Datastore::Candidate, &xml, EditOptions::default())
-            .await
-            .unwrap();
+        writer.edit_config(candidate(xml)).await.unwrap();
         writer
             .commit_confirmed(Duration::from_secs(120), Some(persist))
             .await
@@ -304,26 +273,33 @@ async fn rejected_edit_surfaces_the_rpc_error_verbatim() {
         .unwrap();
     s.discard_changes().await.unwrap();
     let bad = interface_xml("ge-0/0/2", "bad", "maybe", None);
-    let err = s
-        .edit_config(Datastore::Candidate, &bad, EditOptions::default())
-        .await
-        .unwrap_err();
-    let errors = err.rpc_errors().expect("an rpc-error").clone();
-    assert_eq!(errors.operation, "edit-config");
+    let err = s.edit_config(candidate(bad)).await.unwrap_err();
+    let ClientError::Rpc {
+        operation, errors, ..
+    } = &err
+    else {
+        panic!("expected an rpc-error, got {err}");
+    };
+    assert_eq!(*operation, "edit-config");
     let e = errors.first().unwrap();
-    assert_eq!(e.error_type, "protocol");
-    assert_eq!(e.tag, "invalid-value");
-    assert_eq!(e.severity, "error");
-    assert_eq!(e.app_tag.as_deref(), Some("data-invalid"));
+    assert_eq!(e.error_type, ErrorType::Protocol);
+    assert_eq!(e.error_tag, ErrorTag::InvalidValue);
+    assert_eq!(e.error_severity, ErrorSeverity::Error);
+    assert_eq!(e.error_app_tag.as_deref(), Some("data-invalid"));
     assert_eq!(
-        e.path.as_deref(),
+        e.error_path.as_deref(),
         Some(
             "/nc:rpc/nc:edit-config/nc:config/if:interfaces/if:interface[if:name='ge-0/0/2']/if:enabled"
         )
     );
-    assert_eq!(e.message.as_deref(), Some("invalid value"));
+    assert_eq!(
+        e.error_message.as_ref().map(|m| m.text.as_str()),
+        Some("invalid value")
+    );
     assert!(
-        e.info.as_deref().unwrap_or_default().contains("maybe"),
+        e.error_info
+            .as_ref()
+            .is_some_and(|info| info.xml.contains("maybe")),
         "{e:?}"
     );
     let shown = err.to_string();
@@ -349,15 +325,12 @@ async fn second_session_gets_lock_denied() {
     first.lock(Datastore::Candidate).await.unwrap();
     let err = second.lock(Datastore::Candidate).await.unwrap_err();
     let errors = err.rpc_errors().expect("an rpc-error");
-    assert!(errors.has_tag("lock-denied"), "{err}");
-    let info = errors
+    assert!(errors.has_tag(&ErrorTag::LockDenied), "{err}");
+    let holder = errors
         .first()
-        .and_then(|e| e.info.clone())
-        .unwrap_or_default();
-    assert!(
-        info.contains(&format!(">{}<", first.session_id())),
-        "lock holder's session-id missing from {info}"
-    );
+        .and_then(|e| e.error_info.as_ref())
+        .and_then(|info| info.session_id);
+    assert_eq!(holder, Some(first.session_id()), "{err}");
     assert!(err.is_transient());
     first.unlock(Datastore::Candidate).await.unwrap();
     second.lock(Datastore::Candidate).await.unwrap();
@@ -384,113 +357,6 @@ async fn session_manager_reuses_one_session_per_device() {
     assert_eq!(manager.open_connections(), 1);
     manager.close_all().await;
     assert_eq!(manager.open_connections(), 0);
-}
-
-fn transaction(id: &str, edits: &[(&str, String)]) -> Transaction {
-    Transaction {
-        id: id.to_string(),
-        confirm_timeout: Duration::from_secs(60),
-        edits: edits
-            .iter()
-            .map(|(device, config)| DeviceEdit {
-                device: device.to_string(),
-                config: config.clone(),
-                options: EditOptions::default(),
-                // netconfd loses the edits of a commit that directly follows <validate>.
-                validate: false,
-            })
-            .collect(),
-    }
-}
-
-#[tokio::test]
-async fn two_device_transaction_is_all_or_nothing() {
-    let Some(peers) = peers(2) else { return };
-    let _serial = serial().await;
-    let (name_a, name_b) = ("ge-1/0/1", "ge-1/0/2");
-    let mut a = NetconfSession::connect(&peers[0].config_password())
-        .await
-        .unwrap();
-    let mut b = NetconfSession::connect(&peers[1].config_password())
-        .await
-        .unwrap();
-    peers[0].cleanup(&mut a, &[name_a]).await;
-    peers[1].cleanup(&mut b, &[name_b]).await;
-
-    // The second device rejects its edit: neither device changes.
-    let bad = transaction(
-        "ferrule-interop-bad",
-        &[
-            ("peer-a", interface_xml(name_a, "olt side", "true", None)),
-            ("peer-b", interface_xml(name_b, "bng side", "maybe", None)),
-        ],
-    );
-    match transaction::apply(&bad, &mut [&mut a, &mut b]).await {
-        Err(TransactionError::RolledBack {
-            device,
-            phase,
-            source,
-            cleanup,
-            ..
-        }) => {
-            assert_eq!(device, "peer-b");
-            assert_eq!(phase, Phase::Edit);
-            assert!(source.rpc_errors().unwrap().has_tag("invalid-value"));
-            assert!(cleanup.is_empty(), "{cleanup:?}");
-        }
-        other => panic!("expected a rollback, got {other:?}"),
-    }
-    assert!(
-        !running_interfaces(&mut a)
-            .await
-            .iter()
-            .any(|(n, _)| n == name_a)
-    );
-    assert!(
-        !running_interfaces(&mut b)
-            .await
-            .iter()
-            .any(|(n, _)| n == name_b)
-    );
-    // Locks were released: other sessions can lock both devices.
-    for peer in &peers[..2] {
-        let mut other = NetconfSession::connect(&peer.config_key()).await.unwrap();
-        other.lock(Datastore::Candidate).await.unwrap();
-        other.unlock(Datastore::Candidate).await.unwrap();
-        other.close().await;
-    }
-
-    // Both edits valid: both devices change.
-    let good = transaction(
-        "ferrule-interop-good",
-        &[
-            ("peer-a", interface_xml(name_a, "olt side", "true", None)),
-            (
-                "peer-b",
-                interface_xml(name_b, "bng side", "true", Some("198.51.100.1")),
-            ),
-        ],
-    );
-    transaction::apply(&good, &mut [&mut a, &mut b])
-        .await
-        .unwrap();
-    assert!(
-        running_interfaces(&mut a)
-            .await
-            .iter()
-            .any(|(n, _)| n == name_a)
-    );
-    assert!(
-        running_interfaces(&mut b)
-            .await
-            .iter()
-            .any(|(n, _)| n == name_b)
-    );
-
-    peers[0].cleanup(&mut a, &[name_a]).await;
-    peers[1].cleanup(&mut b, &[name_b]).await;
-    a.close().await;
-    b.close().await;
 }
 
 /// Prints session setup time and edit+commit rate on one session. Run explicitly:
@@ -521,9 +387,7 @@ async fn measure_setup_and_edit_commit_rate() {
     let t = Instant::now();
     for i in 0..n {
         let xml = interface_xml(name, &format!("rev {i}"), "true", None);
-        s.edit_config(Datastore::Candidate, &xml, EditOptions::default())
-            .await
-            .unwrap();
+        s.edit_config(candidate(xml)).await.unwrap();
         s.commit().await.unwrap();
     }
     let elapsed = t.elapsed();
