@@ -1,4 +1,6 @@
-//! Interop tests of the NETCONF client against real servers (netconfd behind OpenSSH).
+//! Interop tests of the NETCONF client and the transaction layer against real servers
+//! (netconfd behind OpenSSH). Session-level tests are here; transactions are in
+//! `netconf_interop/transactions.rs`.
 //!
 //! Start peers with `.ci/netconf-peer.sh start PORT STATE_DIR` and point
 //! `FERRULE_NETCONF_PEER_ENV` at their `peer.env` files (comma separated; tests that need two
@@ -9,6 +11,8 @@
 //! lock and run one at a time; each test uses its own interface names and cleans up.
 
 mod netconf_peer;
+#[path = "netconf_interop/transactions.rs"]
+mod transactions;
 
 use std::time::{Duration, Instant};
 
@@ -17,11 +21,7 @@ use ferrule::southbound::client::{
     SessionManager, SshConnector,
 };
 use ferrule::southbound::framing::Framing;
-use ferrule::southbound::rpc::Datastore;
-use ferrule::southbound::rpc_error::{ErrorSeverity, ErrorTag, ErrorType};
-use netconf_peer::{
-    Peer, candidate, delete_xml, has_interface, interface_xml, peers, running_interfaces, serial,
-};
+use netconf_peer::{candidate, has_interface, interface_xml, peers, running_interfaces, serial};
 
 #[tokio::test]
 async fn pinned_host_key_password_and_key_auth_both_framings() {
@@ -153,44 +153,6 @@ async fn reply_size_limit_is_enforced() {
 }
 
 #[tokio::test]
-async fn create_modify_delete_interface_on_candidate() {
-    let Some(peers) = peers(1) else { return };
-    let _serial = serial().await;
-    let peer = &peers[0];
-    let name = "ge-0/0/1";
-    let mut s = NetconfSession::connect(&peer.config_password())
-        .await
-        .unwrap();
-    peer.cleanup(&mut s, &[name]).await;
-
-    s.lock(Datastore::Candidate).await.unwrap();
-    let create = interface_xml(name, "uplink to olt1", "true", Some("192.0.2.1"));
-    s.edit_config(candidate(create)).await.unwrap();
-    s.commit().await.unwrap();
-    let found = running_interfaces(&mut s).await;
-    assert!(
-        found.contains(&(name.to_string(), Some("uplink to olt1".to_string()))),
-        "{found:?}"
-    );
-
-    let modify = interface_xml(name, "uplink to olt1 & olt2", "true", None);
-    s.edit_config(candidate(modify)).await.unwrap();
-    s.commit().await.unwrap();
-    let found = running_interfaces(&mut s).await;
-    assert!(
-        found.contains(&(name.to_string(), Some("uplink to olt1 & olt2".to_string()))),
-        "{found:?}"
-    );
-
-    let delete = delete_xml(&[name]);
-    s.edit_config(candidate(delete)).await.unwrap();
-    s.commit().await.unwrap();
-    assert!(!has_interface(&mut s, name).await);
-    s.unlock(Datastore::Candidate).await.unwrap();
-    s.close().await;
-}
-
-#[tokio::test]
 async fn confirmed_commit_rolls_back_by_itself() {
     let Some(peers) = peers(1) else { return };
     let _serial = serial().await;
@@ -265,81 +227,6 @@ async fn persistent_confirmed_commit_is_confirmed_or_cancelled_from_another_sess
 }
 
 #[tokio::test]
-async fn rejected_edit_surfaces_the_rpc_error_verbatim() {
-    let Some(peers) = peers(1) else { return };
-    let _serial = serial().await;
-    let mut s = NetconfSession::connect(&peers[0].config_password())
-        .await
-        .unwrap();
-    s.discard_changes().await.unwrap();
-    let bad = interface_xml("ge-0/0/2", "bad", "maybe", None);
-    let err = s.edit_config(candidate(bad)).await.unwrap_err();
-    let ClientError::Rpc {
-        operation, errors, ..
-    } = &err
-    else {
-        panic!("expected an rpc-error, got {err}");
-    };
-    assert_eq!(*operation, "edit-config");
-    let e = errors.first().unwrap();
-    assert_eq!(e.error_type, ErrorType::Protocol);
-    assert_eq!(e.error_tag, ErrorTag::InvalidValue);
-    assert_eq!(e.error_severity, ErrorSeverity::Error);
-    assert_eq!(e.error_app_tag.as_deref(), Some("data-invalid"));
-    assert_eq!(
-        e.error_path.as_deref(),
-        Some(
-            "/nc:rpc/nc:edit-config/nc:config/if:interfaces/if:interface[if:name='ge-0/0/2']/if:enabled"
-        )
-    );
-    assert_eq!(
-        e.error_message.as_ref().map(|m| m.text.as_str()),
-        Some("invalid value")
-    );
-    assert!(
-        e.error_info
-            .as_ref()
-            .is_some_and(|info| info.xml.contains("maybe")),
-        "{e:?}"
-    );
-    let shown = err.to_string();
-    assert!(
-        shown.contains("invalid-value") && shown.contains("if:enabled"),
-        "{shown}"
-    );
-    // A device rejection leaves the session usable.
-    assert!(s.is_usable());
-    s.discard_changes().await.unwrap();
-    s.close().await;
-}
-
-#[tokio::test]
-async fn second_session_gets_lock_denied() {
-    let Some(peers) = peers(1) else { return };
-    let _serial = serial().await;
-    let peer = &peers[0];
-    let mut first = NetconfSession::connect(&peer.config_password())
-        .await
-        .unwrap();
-    let mut second = NetconfSession::connect(&peer.config_key()).await.unwrap();
-    first.lock(Datastore::Candidate).await.unwrap();
-    let err = second.lock(Datastore::Candidate).await.unwrap_err();
-    let errors = err.rpc_errors().expect("an rpc-error");
-    assert!(errors.has_tag(&ErrorTag::LockDenied), "{err}");
-    let holder = errors
-        .first()
-        .and_then(|e| e.error_info.as_ref())
-        .and_then(|info| info.session_id);
-    assert_eq!(holder, Some(first.session_id()), "{err}");
-    assert!(err.is_transient());
-    first.unlock(Datastore::Candidate).await.unwrap();
-    second.lock(Datastore::Candidate).await.unwrap();
-    second.unlock(Datastore::Candidate).await.unwrap();
-    first.close().await;
-    second.close().await;
-}
-
-#[tokio::test]
 async fn session_manager_reuses_one_session_per_device() {
     let Some(peers) = peers(1) else { return };
     let _serial = serial().await;
@@ -357,52 +244,4 @@ async fn session_manager_reuses_one_session_per_device() {
     assert_eq!(manager.open_connections(), 1);
     manager.close_all().await;
     assert_eq!(manager.open_connections(), 0);
-}
-
-/// Prints session setup time and edit+commit rate on one session. Run explicitly:
-/// `cargo test -p ferrule --test netconf_interop -- --ignored --nocapture`.
-#[tokio::test]
-#[ignore = "measurement, not a check"]
-async fn measure_setup_and_edit_commit_rate() {
-    let Some(peers) = peers(1) else { return };
-    let _serial = serial().await;
-    let peer: &Peer = &peers[0];
-    let mut setups = Vec::new();
-    for _ in 0..10 {
-        let t = Instant::now();
-        let mut s = NetconfSession::connect(&peer.config_password())
-            .await
-            .unwrap();
-        s.discard_changes().await.unwrap();
-        setups.push(t.elapsed());
-        s.close().await;
-    }
-    setups.sort();
-    let mut s = NetconfSession::connect(&peer.config_password())
-        .await
-        .unwrap();
-    let name = "ge-0/0/9";
-    peer.cleanup(&mut s, &[name]).await;
-    let n = 200;
-    let t = Instant::now();
-    for i in 0..n {
-        let xml = interface_xml(name, &format!("rev {i}"), "true", None);
-        s.edit_config(candidate(xml)).await.unwrap();
-        s.commit().await.unwrap();
-    }
-    let elapsed = t.elapsed();
-    peer.cleanup(&mut s, &[name]).await;
-    s.close().await;
-    println!(
-        "session setup incl. first RPC (password, base:1.1): median {:?}, min {:?}, max {:?}",
-        setups[setups.len() / 2],
-        setups[0],
-        setups[setups.len() - 1]
-    );
-    println!(
-        "{n} edit-config+commit pairs on one session: {:?} ({:.1} pairs/s, {:.2} ms per pair)",
-        elapsed,
-        f64::from(n) / elapsed.as_secs_f64(),
-        elapsed.as_secs_f64() * 1000.0 / f64::from(n)
-    );
 }

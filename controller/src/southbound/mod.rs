@@ -1,7 +1,8 @@
 //! Southbound: how Ferrule talks to network devices (NETCONF over SSH).
 //!
 //! The pure core turns bytes and XML into typed values with no sockets; [`client`] runs SSH
-//! sessions, the session manager and network transactions on top of it.
+//! sessions and the session manager on top of it, and [`transaction`] applies a set of
+//! per-device edits all or nothing.
 //!
 //! How the parts fit, from the wire up:
 //!
@@ -35,5 +36,6 @@ pub mod message;
 pub mod reply;
 pub mod rpc;
 pub mod rpc_error;
+pub mod transaction;
 pub mod tree;
 pub mod xml;
