@@ -18,6 +18,19 @@ pub enum Command {
     /// Print every Ferrule CustomResourceDefinition as a multi-document YAML stream, the
     /// content of `crds/*.yaml` (`ferrule crds | kubectl apply -f -`).
     Crds,
+    /// Measure Ferrule against other clients and record the figures.
+    Bench {
+        #[command(subcommand)]
+        bench: BenchCommand,
+    },
+}
+
+/// What `ferrule bench` measures.
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// NETCONF session setup and edit+commit rate against a real server, side by side with
+    /// OpenSSH and ncclient (build with --release).
+    Netconf(crate::southbound::bench::NetconfBenchArgs),
 }
 
 /// Runs one parsed command line.
@@ -29,6 +42,16 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Crds => {
             print!("{}", ferrule_crds::crdgen::all_crds_yaml()?);
+            Ok(())
+        }
+        Command::Bench {
+            bench: BenchCommand::Netconf(args),
+        } => {
+            let runtime = tokio::runtime::Runtime::new()?;
+            print!(
+                "{}",
+                runtime.block_on(crate::southbound::bench::run(&args))?
+            );
             Ok(())
         }
     }

@@ -4,9 +4,8 @@
 // Each test binary uses a different subset of these helpers; failing loudly is the point.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
-use std::collections::HashMap;
-
-use ferrule::southbound::client::{Credentials, DeviceSession, HostKeyPolicy, SessionConfig};
+use ferrule::southbound::bench::PeerEnv;
+use ferrule::southbound::client::{DeviceSession, SessionConfig};
 use ferrule::southbound::rpc::{Datastore, EditConfig, Filter};
 use ferrule::southbound::xml::{Element, escape_text as escape};
 
@@ -16,10 +15,8 @@ pub const PEER_ENV: &str = "FERRULE_NETCONF_PEER_ENV";
 /// One running peer, as described by its `peer.env`.
 #[derive(Debug, Clone)]
 pub struct Peer {
-    pub address: String,
+    pub env: PeerEnv,
     pub user: String,
-    pub password: String,
-    pub private_key: String,
     pub fingerprint: String,
 }
 
@@ -36,7 +33,14 @@ pub fn peers(n: usize) -> Option<Vec<Peer>> {
         .split(',')
         .map(str::trim)
         .filter(|p| !p.is_empty())
-        .map(load)
+        .map(|path| {
+            let env = PeerEnv::load(path.as_ref()).unwrap_or_else(|e| panic!("{path}: {e}"));
+            Peer {
+                user: env.user.clone(),
+                fingerprint: env.fingerprint.clone(),
+                env,
+            }
+        })
         .collect();
     if peers.len() < n {
         notice(&format!(
@@ -58,49 +62,15 @@ fn notice(text: &str) {
     let _ = writeln!(std::io::stderr(), "NOTICE: {text}");
 }
 
-fn load(path: &str) -> Peer {
-    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("reading {path}: {e}"));
-    let vars: HashMap<&str, &str> = text
-        .lines()
-        .filter_map(|l| l.split_once('='))
-        .map(|(k, v)| (k.trim(), v.trim()))
-        .collect();
-    let get = |k: &str| {
-        vars.get(k)
-            .unwrap_or_else(|| panic!("{path} has no {k}"))
-            .to_string()
-    };
-    let key_path = get("NETCONF_KEY");
-    Peer {
-        address: format!("{}:{}", get("NETCONF_HOST"), get("NETCONF_PORT")),
-        user: get("NETCONF_USER"),
-        password: get("NETCONF_PASSWORD"),
-        private_key: std::fs::read_to_string(&key_path)
-            .unwrap_or_else(|e| panic!("reading {key_path}: {e}")),
-        fingerprint: get("NETCONF_HOST_KEY_FINGERPRINT"),
-    }
-}
-
 impl Peer {
-    fn config(&self, credentials: Credentials) -> SessionConfig {
-        let policy = HostKeyPolicy::from_device(Some(&self.fingerprint), false).unwrap();
-        SessionConfig::new(&self.address, credentials, policy).unwrap()
-    }
-
     /// Password login, pinned host key.
     pub fn config_password(&self) -> SessionConfig {
-        self.config(Credentials::password(&self.user, &self.password))
+        self.env.config_password().unwrap()
     }
 
     /// Private-key login (key given as bytes, as from a Secret), pinned host key.
     pub fn config_key(&self) -> SessionConfig {
-        let mut data = std::collections::BTreeMap::new();
-        data.insert("username".to_string(), self.user.clone().into_bytes());
-        data.insert(
-            "privateKey".to_string(),
-            self.private_key.clone().into_bytes(),
-        );
-        self.config(Credentials::from_secret_data(&data).unwrap())
+        self.env.config_key().unwrap()
     }
 
     /// Drops uncommitted changes and removes the named interfaces from running if present.
