@@ -232,19 +232,26 @@ pub(super) async fn run<S: DeviceSession>(
         }
         sent = i + 1;
         let phase = request.phase;
-        let result = if phase == Phase::Close {
+        let (result, outcome) = if phase == Phase::Close {
             session.close().await;
-            Ok(())
+            (Ok(()), Outcome::Ok)
         } else if !session.is_usable() && keep_going {
-            Err(ClientError::Closed {
+            let error = ClientError::Closed {
                 address: session.address().to_owned(),
                 reason: "the session broke earlier in the transaction".into(),
-            })
+            };
+            let outcome = Outcome::Failed {
+                error: error.to_string(),
+                sent: false,
+            };
+            (Err(error), outcome)
         } else {
-            session.request(request.rpc).await.map(drop)
+            let result = session.request(request.rpc).await.map(drop);
+            let outcome = Outcome::of(&result);
+            (result, outcome)
         };
         if let Some(step) = record.steps.get_mut(first + i) {
-            step.outcome = Outcome::of(&result);
+            step.outcome = outcome;
         }
         if let Err(e) = result {
             failure.get_or_insert((phase, e));

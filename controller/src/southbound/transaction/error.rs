@@ -16,10 +16,11 @@ pub enum TransactionError {
         /// What is wrong.
         reason: String,
     },
-    /// A device failed before the decision to commit, so every device was rolled back. The
-    /// device's error is kept verbatim (`source.rpc_errors()` for a rejection). Fix the
+    /// A device failed (or lacks a capability) before the decision to commit, so every device
+    /// was rolled back (`record` says whether a rollback step failed). The device's error is
+    /// kept verbatim (`source.rpc_errors()` for a rejection). Fix the
     /// intent unless [`TransactionError::is_transient`] says a retry may succeed.
-    #[error("transaction {id} failed on {device} at {phase}: {source}; every device was rolled back{}", cleanup_note(.record))]
+    #[error("transaction {id} failed on {device} at {phase}: {source}; no device keeps the change{}", cleanup_note(.record))]
     RolledBack {
         /// The transaction id.
         id: String,
