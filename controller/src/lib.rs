@@ -3,7 +3,9 @@
 //! The library holds every part of the `ferrule` binary; `main.rs` only parses the command
 //! line. See `docs/architecture.md` for how the modules fit together.
 
+pub mod apiserver;
 pub mod cli;
+pub mod netsim;
 pub mod provisioning;
 pub mod render;
 pub mod southbound;

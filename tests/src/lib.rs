@@ -1,1 +1,136 @@
-//! Test helpers shared by the end-to-end tests.
+//! Test helpers shared by the end-to-end tests: an in-process API server, the real
+//! `kubectl` pointed at it, and the `ferrule` binary.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use ferrule::apiserver::{self, ApiServer, ServeConfig};
+
+/// The kubectl used by the tests (a v1.32 dispatcher).
+pub const KUBECTL: &str = "/usr/bin/kubectl";
+
+/// Starts an API server on a free loopback port with its state in `dir`.
+pub async fn start_server(dir: &Path) -> anyhow::Result<ApiServer> {
+    start_server_on(dir, "127.0.0.1:0".parse()?).await
+}
+
+/// Starts an API server on `addr` (to restart on the same port) with its state in `dir`.
+pub async fn start_server_on(dir: &Path, addr: std::net::SocketAddr) -> anyhow::Result<ApiServer> {
+    let mut config = ServeConfig::new(dir, addr);
+    config.bookmark_interval = Duration::from_secs(2);
+    Ok(apiserver::serve(config).await?)
+}
+
+/// What a finished command printed.
+#[derive(Debug, Clone)]
+pub struct Output {
+    /// Exit code (-1 when killed by a signal).
+    pub code: i32,
+    /// Standard output.
+    pub stdout: String,
+    /// Standard error.
+    pub stderr: String,
+}
+
+impl Output {
+    /// Whether the command succeeded.
+    pub fn ok(&self) -> bool {
+        self.code == 0
+    }
+}
+
+/// `kubectl` with a kubeconfig and a working directory for manifests.
+#[derive(Debug, Clone)]
+pub struct Kubectl {
+    kubeconfig: PathBuf,
+    workdir: PathBuf,
+}
+
+impl Kubectl {
+    /// A kubectl for the kubeconfig at `kubeconfig`; manifests are written to `workdir`.
+    pub fn new(kubeconfig: &Path, workdir: &Path) -> Self {
+        Kubectl {
+            kubeconfig: kubeconfig.to_path_buf(),
+            workdir: workdir.to_path_buf(),
+        }
+    }
+
+    /// The directory manifests are written to.
+    pub fn workdir(&self) -> &Path {
+        &self.workdir
+    }
+
+    /// A command ready to run `kubectl args...`.
+    pub fn command(&self, args: &[&str]) -> tokio::process::Command {
+        let mut cmd = tokio::process::Command::new(KUBECTL);
+        cmd.args(args)
+            .env("KUBECONFIG", &self.kubeconfig)
+            .env("HOME", &self.workdir)
+            .current_dir(&self.workdir)
+            .stdin(Stdio::null())
+            .kill_on_drop(true);
+        cmd
+    }
+
+    /// Runs `kubectl args...` with extra environment variables.
+    pub async fn run_env(&self, args: &[&str], env: &[(&str, &str)]) -> anyhow::Result<Output> {
+        let mut cmd = self.command(args);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let out = tokio::time::timeout(Duration::from_secs(60), cmd.output())
+            .await
+            .with_context(|| format!("kubectl {args:?} hung"))??;
+        Ok(Output {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        })
+    }
+
+    /// Runs `kubectl args...`.
+    pub async fn run(&self, args: &[&str]) -> anyhow::Result<Output> {
+        self.run_env(args, &[]).await
+    }
+
+    /// Runs `kubectl args...` and fails unless it succeeded; returns stdout.
+    pub async fn ok(&self, args: &[&str]) -> anyhow::Result<String> {
+        let out = self.run(args).await?;
+        if !out.ok() {
+            bail!(
+                "kubectl {args:?} failed ({}):\n{}\n{}",
+                out.code,
+                out.stdout,
+                out.stderr
+            );
+        }
+        Ok(out.stdout)
+    }
+
+    /// Writes `yaml` to `name` in the work directory and returns its path.
+    pub fn manifest(&self, name: &str, yaml: &str) -> anyhow::Result<String> {
+        let path = self.workdir.join(name);
+        std::fs::write(&path, yaml)?;
+        Ok(path.display().to_string())
+    }
+}
+
+/// Polls `check` until it returns `Some`, or fails after `timeout`.
+pub async fn eventually<T, F, Fut>(timeout: Duration, mut check: F) -> anyhow::Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        if let Some(v) = check().await {
+            return Ok(v);
+        }
+        if tokio::time::Instant::now() > deadline {
+            bail!("condition not met within {timeout:?}");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}

@@ -11,8 +11,9 @@ use ferrule_crds::crdgen::all_crds;
 use ferrule_crds::schema::{Checked, DocumentValidator};
 use serde_json::Value;
 
-/// Files in examples/ that are not Kubernetes manifests (checked by their own tests).
-const NOT_MANIFESTS: &[&str] = &["netsim.yaml"];
+/// Folders of examples/ that hold no Kubernetes manifests (the simulated network's topology,
+/// checked by the netsim's tests and by the test below).
+const NOT_MANIFESTS: &[&str] = &["network"];
 
 /// Kinds outside Ferrule's CRDs that the examples may use.
 const CORE_KINDS: &[&str] = &["Namespace", "Secret", "ConfigMap"];
@@ -28,13 +29,13 @@ fn manifest_files(dir: &Path, out: &mut Vec<PathBuf>) {
         .collect();
     entries.sort();
     for path in entries {
+        let name = path.file_name().unwrap().to_string_lossy().to_string();
         if path.is_dir() {
-            manifest_files(&path, out);
-        } else if path.extension().is_some_and(|x| x == "yaml" || x == "yml") {
-            let name = path.file_name().unwrap().to_string_lossy().to_string();
             if !NOT_MANIFESTS.contains(&name.as_str()) {
-                out.push(path);
+                manifest_files(&path, out);
             }
+        } else if path.extension().is_some_and(|x| x == "yaml" || x == "yml") {
+            out.push(path);
         }
     }
 }
@@ -236,4 +237,46 @@ fn every_reference_in_the_examples_names_a_defined_object() {
         }
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[test]
+fn example_devices_match_the_simulated_network() {
+    // The Devices of examples/ talk to examples/network/netsim.yaml: same addresses, and host keys
+    // pinned to what the simulator derives from each device's name.
+    let topology = ferrule::netsim::Topology::load(&examples_dir().join("network/netsim.yaml"))
+        .expect("examples/network/netsim.yaml loads");
+    let fingerprints: std::collections::BTreeMap<String, String> =
+        ferrule::netsim::fingerprints(&topology)
+            .into_iter()
+            .collect();
+    let devices: Vec<Value> = load_all()
+        .into_iter()
+        .map(|(_, d)| d)
+        .filter(|d| kind(d) == "Device")
+        .collect();
+    assert_eq!(
+        devices.len(),
+        fingerprints.len(),
+        "one simulated device per example Device"
+    );
+    for device in devices {
+        let n = name(&device);
+        let pinned = device["spec"]["hostKey"].as_str();
+        assert_eq!(
+            pinned,
+            fingerprints.get(n).map(String::as_str),
+            "hostKey of Device {n}"
+        );
+        let address = device["spec"]["address"].as_str().unwrap();
+        let simulated = topology
+            .devices
+            .iter()
+            .find(|d| d.name == n)
+            .unwrap_or_else(|| panic!("netsim.yaml has no device {n}"));
+        assert_eq!(
+            address,
+            simulated.listen.to_string(),
+            "address of Device {n}"
+        );
+    }
 }

@@ -1,0 +1,344 @@
+//! Background cleanup, as Kubernetes' garbage collector, namespace controller and CRD
+//! finalizer do it: dependents whose owners are all gone are deleted; owners in foreground
+//! deletion wait for their dependents; orphaning removes owner references; a terminating
+//! namespace or CRD deletes its objects and then goes away itself.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use tokio::sync::watch;
+
+use super::context::Ctx;
+use super::crd::CLEANUP_FINALIZER;
+use super::metadata::{self, meta_str};
+use super::registry::{Builtin, ResourceType};
+use super::rest::{DeletePolicy, delete_object};
+use super::status::ApiError;
+use super::store::{ListOptions, ObjectKey, StoreError, WriteOp};
+
+/// Finalizers handled here.
+const FOREGROUND: &str = "foregroundDeletion";
+const ORPHAN: &str = "orphan";
+
+/// How often a full sweep runs even without a trigger (after a restart, for example).
+const SWEEP: Duration = Duration::from_secs(10);
+/// Shortest pause between two passes, so that a burst of writes costs one pass.
+const PAUSE: Duration = Duration::from_millis(100);
+
+/// Runs passes until `shutdown` fires: one at start, then on every trigger and sweep.
+pub async fn run(ctx: Arc<Ctx>, mut shutdown: watch::Receiver<bool>) {
+    loop {
+        if let Err(e) = pass(&ctx).await {
+            tracing::warn!(error = %e, "garbage collection pass failed");
+        }
+        tokio::select! {
+            _ = ctx.gc_triggered() => {}
+            _ = tokio::time::sleep(SWEEP) => {}
+            _ = shutdown.changed() => return,
+        }
+        tokio::time::sleep(PAUSE).await;
+    }
+}
+
+struct Item {
+    rt: Arc<ResourceType>,
+    obj: Value,
+}
+
+impl Item {
+    fn key(&self) -> ObjectKey {
+        ObjectKey::new(
+            self.rt.storage_resource.clone(),
+            meta_str(&self.obj, "namespace").unwrap_or(""),
+            meta_str(&self.obj, "name").unwrap_or(""),
+        )
+    }
+
+    fn uid(&self) -> &str {
+        meta_str(&self.obj, "uid").unwrap_or("")
+    }
+
+    fn deleting(&self) -> bool {
+        self.obj.pointer("/metadata/deletionTimestamp").is_some()
+    }
+
+    fn owners(&self) -> Vec<String> {
+        owner_uids(&self.obj)
+    }
+
+    fn has_finalizer(&self, f: &str) -> bool {
+        finalizers(&self.obj).iter().any(|x| x == f)
+    }
+}
+
+fn owner_uids(obj: &Value) -> Vec<String> {
+    obj.pointer("/metadata/ownerReferences")
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(|r| r.get("uid").and_then(Value::as_str))
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn finalizers(obj: &Value) -> Vec<String> {
+    obj.pointer("/metadata/finalizers")
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn rv(obj: &Value) -> Option<u64> {
+    meta_str(obj, "resourceVersion").and_then(|s| s.parse().ok())
+}
+
+async fn everything(ctx: &Ctx) -> Result<Vec<Item>, StoreError> {
+    let mut items = Vec::new();
+    for rt in ctx.registry().storage_types() {
+        let result = ctx
+            .store()
+            .list(&ListOptions::new(rt.storage_resource.clone()))
+            .await?;
+        items.extend(result.items.into_iter().map(|obj| Item {
+            rt: rt.clone(),
+            obj,
+        }));
+    }
+    Ok(items)
+}
+
+/// Writes `obj` back (compare-and-swap on its version), deleting it in the same
+/// transaction when it is being deleted and has no finalizer left.
+async fn write_back(
+    ctx: &Ctx,
+    rt: &ResourceType,
+    key: ObjectKey,
+    old: &Value,
+    new: Value,
+) -> Result<(), StoreError> {
+    let done = new.pointer("/metadata/deletionTimestamp").is_some() && finalizers(&new).is_empty();
+    let mut ops = vec![WriteOp::Update {
+        key: key.clone(),
+        object: new.clone(),
+        expected_rv: rv(old),
+    }];
+    if done {
+        ops.push(WriteOp::Delete {
+            key,
+            expected_rv: None,
+        });
+    }
+    ctx.store().transaction(ops).await?;
+    ctx.after_write(rt, &new).await;
+    Ok(())
+}
+
+async fn remove_finalizer(ctx: &Ctx, item: &Item, name: &str) -> Result<(), StoreError> {
+    let mut new = item.obj.clone();
+    let remaining: Vec<String> = finalizers(&new).into_iter().filter(|f| f != name).collect();
+    if let Some(meta) = metadata::meta_mut(&mut new) {
+        if remaining.is_empty() {
+            meta.remove("finalizers");
+        } else {
+            meta.insert("finalizers".into(), json!(remaining));
+        }
+    }
+    write_back(ctx, &item.rt, item.key(), &item.obj, new).await
+}
+
+fn ignore_races(r: Result<(), StoreError>) -> Result<(), StoreError> {
+    match r {
+        Err(StoreError::Conflict { .. } | StoreError::NotFound { .. }) => Ok(()),
+        other => other,
+    }
+}
+
+fn ignore_api_races(r: Result<Value, ApiError>) -> Result<(), ApiError> {
+    match r {
+        Err(e) if e.code == 404 || e.code == 409 => Ok(()),
+        Err(e) => Err(e),
+        Ok(_) => Ok(()),
+    }
+}
+
+/// One pass over every object.
+pub async fn pass(ctx: &Arc<Ctx>) -> Result<(), ApiError> {
+    let items = everything(ctx)
+        .await
+        .map_err(|e| ApiError::internal(e.to_string()))?;
+    let uids: HashSet<&str> = items.iter().map(Item::uid).collect();
+    let mut dependents: HashMap<&str, Vec<&Item>> = HashMap::new();
+    for item in &items {
+        for owner in item.owners() {
+            if let Some(k) = uids.get(owner.as_str()) {
+                dependents.entry(*k).or_default().push(item);
+            }
+        }
+    }
+
+    for item in &items {
+        // Dependents whose owners are all gone.
+        let owners = item.owners();
+        if !owners.is_empty()
+            && !item.deleting()
+            && owners.iter().all(|o| !uids.contains(o.as_str()))
+        {
+            ignore_api_races(
+                delete_object(
+                    ctx,
+                    &item.rt,
+                    &item.key(),
+                    &item.obj,
+                    DeletePolicy::Background,
+                    false,
+                )
+                .await,
+            )?;
+            continue;
+        }
+        if !item.deleting() {
+            continue;
+        }
+        let deps = dependents.get(item.uid()).cloned().unwrap_or_default();
+        if item.has_finalizer(ORPHAN) {
+            for dep in &deps {
+                let mut new = dep.obj.clone();
+                let uid = item.uid().to_string();
+                if let Some(refs) = new
+                    .pointer_mut("/metadata/ownerReferences")
+                    .and_then(Value::as_array_mut)
+                {
+                    refs.retain(|r| r.get("uid").and_then(Value::as_str) != Some(uid.as_str()));
+                }
+                ignore_races(write_back(ctx, &dep.rt, dep.key(), &dep.obj, new).await)
+                    .map_err(internal)?;
+            }
+            ignore_races(remove_finalizer(ctx, item, ORPHAN).await).map_err(internal)?;
+            continue;
+        }
+        if item.has_finalizer(FOREGROUND) {
+            if deps.is_empty() {
+                ignore_races(remove_finalizer(ctx, item, FOREGROUND).await).map_err(internal)?;
+            } else {
+                for dep in deps.iter().filter(|d| !d.deleting()) {
+                    ignore_api_races(
+                        delete_object(
+                            ctx,
+                            &dep.rt,
+                            &dep.key(),
+                            &dep.obj,
+                            DeletePolicy::Foreground,
+                            false,
+                        )
+                        .await,
+                    )?;
+                }
+            }
+            continue;
+        }
+        match item.rt.builtin {
+            Some(Builtin::Namespace) => namespace(ctx, item, &items).await?,
+            Some(Builtin::Crd) if item.has_finalizer(CLEANUP_FINALIZER) => {
+                crd_cleanup(ctx, item).await?
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+fn internal(e: StoreError) -> ApiError {
+    ApiError::internal(e.to_string())
+}
+
+async fn namespace(ctx: &Arc<Ctx>, ns: &Item, items: &[Item]) -> Result<(), ApiError> {
+    let name = meta_str(&ns.obj, "name").unwrap_or("");
+    let contents: Vec<&Item> = items
+        .iter()
+        .filter(|i| i.rt.namespaced && meta_str(&i.obj, "namespace") == Some(name))
+        .collect();
+    if contents.is_empty() {
+        if finalizers(&ns.obj).is_empty() {
+            match ctx.store().delete(ns.key(), rv(&ns.obj)).await {
+                Ok(w) => ctx.after_write(&ns.rt, &w.object).await,
+                Err(StoreError::Conflict { .. } | StoreError::NotFound { .. }) => {}
+                Err(e) => return Err(internal(e)),
+            }
+        }
+        return Ok(());
+    }
+    for item in contents.into_iter().filter(|i| !i.deleting()) {
+        ignore_api_races(
+            delete_object(
+                ctx,
+                &item.rt,
+                &item.key(),
+                &item.obj,
+                DeletePolicy::Background,
+                false,
+            )
+            .await,
+        )?;
+    }
+    Ok(())
+}
+
+async fn crd_cleanup(ctx: &Arc<Ctx>, crd: &Item) -> Result<(), ApiError> {
+    let group = crd
+        .obj
+        .pointer("/spec/group")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    let plural = crd
+        .obj
+        .pointer("/spec/names/plural")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    let registry = ctx.registry();
+    let Some(rt) = registry
+        .storage_types()
+        .into_iter()
+        .find(|t| t.group == group && t.plural == plural)
+    else {
+        return ignore_races(remove_finalizer(ctx, crd, CLEANUP_FINALIZER).await).map_err(internal);
+    };
+    let objects = ctx
+        .store()
+        .list(&ListOptions::new(rt.storage_resource.clone()))
+        .await
+        .map_err(internal)?
+        .items;
+    if objects.is_empty() {
+        return ignore_races(remove_finalizer(ctx, crd, CLEANUP_FINALIZER).await).map_err(internal);
+    }
+    for obj in objects {
+        if obj.pointer("/metadata/deletionTimestamp").is_some() {
+            continue;
+        }
+        let item = Item {
+            rt: rt.clone(),
+            obj,
+        };
+        ignore_api_races(
+            delete_object(
+                ctx,
+                &rt,
+                &item.key(),
+                &item.obj,
+                DeletePolicy::Background,
+                false,
+            )
+            .await,
+        )?;
+    }
+    Ok(())
+}

@@ -1,0 +1,102 @@
+//! The server side of the `<hello>` exchange (RFC 6241 §8.1).
+
+use crate::southbound::hello::{BASE_1_0, BASE_1_1};
+use crate::southbound::xml::{NETCONF_BASE_NS, XmlLimits, escape_text, parse_document};
+
+/// The largest client hello accepted, in bytes.
+const MAX_HELLO_BYTES: usize = 256 * 1024;
+
+/// What the server needs from the client's hello.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientHello {
+    /// The client offers base:1.1 (chunked framing).
+    pub base_1_1: bool,
+}
+
+/// The server's `<hello>` with its capabilities and session-id.
+pub fn server_hello(uris: &[String], session_id: u32) -> String {
+    let mut out = String::with_capacity(128 + uris.iter().map(|u| u.len() + 25).sum::<usize>());
+    out.push_str("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<hello xmlns=\"");
+    out.push_str(NETCONF_BASE_NS);
+    out.push_str("\"><capabilities>");
+    for uri in uris {
+        out.push_str("<capability>");
+        out.push_str(&escape_text(uri));
+        out.push_str("</capability>");
+    }
+    out.push_str("</capabilities><session-id>");
+    out.push_str(&session_id.to_string());
+    out.push_str("</session-id></hello>");
+    out
+}
+
+/// Parses a client hello; the error says why the session must be dropped.
+pub fn parse_client_hello(bytes: &[u8]) -> Result<ClientHello, String> {
+    let text = std::str::from_utf8(bytes).map_err(|_| "hello is not UTF-8".to_owned())?;
+    let limits = XmlLimits {
+        max_bytes: MAX_HELLO_BYTES,
+        ..XmlLimits::default()
+    };
+    let root = parse_document(text, &limits).map_err(|e| format!("bad hello: {e}"))?;
+    if !root.is(NETCONF_BASE_NS, "hello") {
+        return Err(format!("expected <hello>, got <{}>", root.name));
+    }
+    if root.child(NETCONF_BASE_NS, "session-id").is_some() {
+        return Err("a client hello must not carry a session-id".to_owned());
+    }
+    let caps = root
+        .child(NETCONF_BASE_NS, "capabilities")
+        .ok_or_else(|| "hello without capabilities".to_owned())?;
+    let uris: Vec<&str> = caps
+        .children
+        .iter()
+        .filter(|c| c.is(NETCONF_BASE_NS, "capability"))
+        .map(|c| c.text.trim())
+        .collect();
+    let base_1_0 = uris.contains(&BASE_1_0);
+    let base_1_1 = uris.contains(&BASE_1_1);
+    if !base_1_0 && !base_1_1 {
+        return Err("the client offers no base capability".to_owned());
+    }
+    Ok(ClientHello { base_1_1 })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn client_hellos() {
+        let hello = |caps: &str| {
+            format!(
+                "<hello xmlns=\"urn:ietf:params:xml:ns:netconf:base:1.0\"><capabilities>{caps}\
+                 </capabilities></hello>"
+            )
+        };
+        let both = hello(
+            "<capability>urn:ietf:params:netconf:base:1.0</capability>\
+             <capability> urn:ietf:params:netconf:base:1.1 </capability>",
+        );
+        assert!(parse_client_hello(both.as_bytes()).unwrap().base_1_1);
+        let old = hello("<capability>urn:ietf:params:netconf:base:1.0</capability>");
+        assert!(!parse_client_hello(old.as_bytes()).unwrap().base_1_1);
+        assert!(parse_client_hello(hello("").as_bytes()).is_err());
+        assert!(parse_client_hello(b"<rpc/>").is_err());
+        assert!(parse_client_hello(b"\xff\xfe").is_err());
+        assert!(parse_client_hello(b"<hello").is_err());
+        let with_id = "<hello xmlns=\"urn:ietf:params:xml:ns:netconf:base:1.0\"><capabilities>\
+            <capability>urn:ietf:params:netconf:base:1.0</capability></capabilities>\
+            <session-id>4</session-id></hello>";
+        assert!(parse_client_hello(with_id.as_bytes()).is_err());
+    }
+
+    #[test]
+    fn server_hello_lists_capabilities_and_session() {
+        let xml = server_hello(&[BASE_1_0.to_owned(), "urn:x?a=1&b=2".to_owned()], 9);
+        assert!(
+            xml.contains("<capability>urn:x?a=1&amp;b=2</capability>"),
+            "{xml}"
+        );
+        assert!(xml.ends_with("<session-id>9</session-id></hello>"), "{xml}");
+    }
+}

@@ -1,0 +1,145 @@
+//! `kill -9` of `ferrule up` during a stream of writes: every write the server acknowledged
+//! is there after a restart.
+//!
+//! The server runs in a child process: this test binary itself, re-executed to run only
+//! [`ferrule_up_child`], which calls the `up` command exactly as the `ferrule` binary's
+//! `main` does. (Building the binary from inside a test would re-resolve features and
+//! rebuild half the workspace.)
+
+use std::path::Path;
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anyhow::{Context, ensure};
+use k8s_openapi::api::core::v1::ConfigMap;
+use kube::api::{Api, ListParams, PostParams};
+use kube::config::{KubeConfigOptions, Kubeconfig};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+/// Set in the child process: the data directory of the server to run.
+const CHILD_DATA: &str = "FERRULE_E2E_CRASH_DATA";
+
+/// In the child process: `ferrule up --data $FERRULE_E2E_CRASH_DATA` on free ports. A no-op
+/// in a normal test run.
+#[test]
+fn ferrule_up_child() -> anyhow::Result<()> {
+    let Ok(data) = std::env::var(CHILD_DATA) else {
+        return Ok(());
+    };
+    let cli = ferrule::cli::Cli {
+        command: ferrule::cli::Command::Up(ferrule::cli::UpArgs {
+            data: data.into(),
+            api_listen: "127.0.0.1:0".parse()?,
+            http_listen: "127.0.0.1:0".parse()?,
+            kubeconfig: None,
+            insecure_http: false,
+            allow_remote: false,
+        }),
+    };
+    ferrule::cli::run(cli)
+}
+
+async fn start(data: &Path) -> anyhow::Result<(Child, kube::Client)> {
+    let mut child = Command::new(std::env::current_exe()?)
+        .args([
+            "--exact",
+            "ferrule_up_child",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(CHILD_DATA, data)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()?;
+    let stdout = child.stdout.take().context("stdout")?;
+    let mut lines = BufReader::new(stdout).lines();
+    tokio::time::timeout(Duration::from_secs(60), async {
+        while let Some(line) = lines.next_line().await? {
+            if line.contains("ferrule is up") {
+                return anyhow::Ok(());
+            }
+        }
+        anyhow::bail!("ferrule up exited before it was up")
+    })
+    .await
+    .context("ferrule up did not start")??;
+    // Keep draining stdout so the child never blocks on a full pipe.
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    let kubeconfig = Kubeconfig::read_from(data.join("kubeconfig"))?;
+    let config =
+        kube::Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default()).await?;
+    Ok((child, kube::Client::try_from(config)?))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn acknowledged_writes_survive_kill_9() -> anyhow::Result<()> {
+    let data = tempfile::tempdir()?;
+    let (mut child, client) = start(data.path()).await?;
+
+    let acked: Arc<Mutex<Vec<String>>> = Arc::default();
+    let mut writers = Vec::new();
+    for w in 0..4 {
+        let api: Api<ConfigMap> = Api::namespaced(client.clone(), "default");
+        let acked = acked.clone();
+        writers.push(tokio::spawn(async move {
+            for i in 0.. {
+                let name = format!("cm-{w}-{i}");
+                let mut cm = ConfigMap::default();
+                cm.metadata.name = Some(name.clone());
+                cm.data = Some([("i".to_string(), i.to_string())].into());
+                match api.create(&PostParams::default(), &cm).await {
+                    Ok(_) => {
+                        if let Ok(mut a) = acked.lock() {
+                            a.push(name);
+                        }
+                    }
+                    Err(_) => break,
+                }
+            }
+        }));
+    }
+    // Kill while writes are in flight, once a fair number has been acknowledged.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while acked.lock().map(|a| a.len()).unwrap_or(0) < 200 && tokio::time::Instant::now() < deadline
+    {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    child.start_kill()?;
+    child.wait().await?;
+    for w in writers {
+        let _ = w.await;
+    }
+    let acked = acked.lock().map(|a| a.clone()).unwrap_or_default();
+    ensure!(
+        acked.len() >= 10,
+        "too few writes acknowledged before the kill: {}",
+        acked.len()
+    );
+
+    let (mut child, client) = start(data.path()).await?;
+    let api: Api<ConfigMap> = Api::namespaced(client, "default");
+    let present: std::collections::HashSet<String> = api
+        .list(&ListParams::default())
+        .await?
+        .items
+        .into_iter()
+        .filter_map(|cm| cm.metadata.name)
+        .collect();
+    let missing: Vec<&String> = acked.iter().filter(|n| !present.contains(*n)).collect();
+    ensure!(
+        missing.is_empty(),
+        "{} acknowledged writes lost: {missing:?}",
+        missing.len()
+    );
+    // And the restarted server takes writes again.
+    let mut cm = ConfigMap::default();
+    cm.metadata.name = Some("after-restart".into());
+    api.create(&PostParams::default(), &cm).await?;
+    child.start_kill()?;
+    child.wait().await?;
+    Ok(())
+}
