@@ -15,7 +15,7 @@ use crate::southbound::transaction::{CommitMode, DeviceEdit, NoJournal, Transact
 use crate::southbound::xml::escape_text;
 
 /// The interface every client creates, rewrites and finally deletes.
-const INTERFACE: &str = "ge-9/9/9";
+pub const INTERFACE: &str = "ge-9/9/9";
 
 /// The edit of pair `i` (`{i}` for the Python side).
 pub fn payload(i: &str) -> String {
@@ -42,11 +42,13 @@ fn edit(config: String) -> Rpc {
     })
 }
 
-/// Ferrule's client: setups, pairs, and one-device transactions per second.
+/// Ferrule's client: session setups, then edit+commit pairs on one session, which is
+/// returned open (the interface exists on the device until [`ferrule_cleanup`]).
 pub async fn ferrule(
+    client: &str,
     config: &SessionConfig,
     args: &NetconfBenchArgs,
-) -> Result<(Figures, Duration), BenchError> {
+) -> Result<(Figures, NetconfSession), BenchError> {
     let mut setups = Vec::new();
     for _ in 0..args.setups {
         let start = Instant::now();
@@ -62,31 +64,9 @@ pub async fn ferrule(
         s.request(edit(payload(&i.to_string()))).await?;
         s.commit().await?;
     }
-    let pairs_time = start.elapsed();
-
-    let start = Instant::now();
-    for i in 0..args.transactions {
-        let edit = DeviceEdit {
-            device: "bench".into(),
-            mode: CommitMode::Candidate {
-                validate: false,
-                lock_running: false,
-            },
-            edit: payload(&format!("tx {i}")),
-            compensation: None,
-        };
-        let tx = Transaction::new(vec![edit], Duration::from_secs(60));
-        apply(&tx, &mut [&mut s], &mut NoJournal)
-            .await
-            .map_err(Box::new)?;
-    }
-    let transactions_time = start.elapsed();
-    s.request(edit(cleanup())).await?;
-    s.commit().await?;
-    s.close().await;
     let figures = Figures {
         client: format!(
-            "Ferrule (russh, {} build)",
+            "{client} ({} build)",
             if cfg!(debug_assertions) {
                 "debug"
             } else {
@@ -95,9 +75,48 @@ pub async fn ferrule(
         ),
         setups,
         pairs: args.pairs,
-        pairs_time,
+        pairs_time: start.elapsed(),
     };
-    Ok((figures, transactions_time))
+    Ok((figures, s))
+}
+
+/// One-device transactions through the transaction layer on `s`; their total time.
+pub async fn ferrule_transactions(
+    s: &mut NetconfSession,
+    count: u32,
+) -> Result<Duration, BenchError> {
+    let start = Instant::now();
+    for i in 0..count {
+        let tx = Transaction::new(
+            vec![bench_edit("bench", &format!("tx {i}"))],
+            Duration::from_secs(60),
+        );
+        apply(&tx, &mut [&mut *s], &mut NoJournal)
+            .await
+            .map_err(Box::new)?;
+    }
+    Ok(start.elapsed())
+}
+
+/// Deletes the interface and closes the session.
+pub async fn ferrule_cleanup(mut s: NetconfSession) -> Result<(), BenchError> {
+    s.request(edit(cleanup())).await?;
+    s.commit().await?;
+    s.close().await;
+    Ok(())
+}
+
+/// The bench's edit of `device` as a transaction edit (netconfd's profile: no validate).
+pub fn bench_edit(device: &str, description: &str) -> DeviceEdit {
+    DeviceEdit {
+        device: device.to_owned(),
+        mode: CommitMode::Candidate {
+            validate: false,
+            lock_running: false,
+        },
+        edit: payload(description),
+        compensation: None,
+    }
 }
 
 /// OpenSSH's client driven lock-step with the bytes Ferrule sends.

@@ -8,6 +8,7 @@
 //! deletes at the end. Figures and how to read them: docs/performance.md.
 
 mod clients;
+mod netsim;
 mod openssh;
 mod peer_env;
 mod report;
@@ -43,6 +44,10 @@ pub struct NetconfBenchArgs {
     /// The Python interpreter that has ncclient.
     #[arg(long, default_value = "python3")]
     pub python: String,
+    /// Also measure Ferrule against simulated devices started in this process: one device,
+    /// and one transaction across 200.
+    #[arg(long)]
+    pub netsim: bool,
 }
 
 /// Why the benchmark stopped.
@@ -79,13 +84,18 @@ pub enum BenchError {
     /// The ncclient script's output was not the expected JSON.
     #[error("ncclient script output: {0}")]
     Output(#[from] serde_json::Error),
+    /// The network simulator failed.
+    #[error("network simulator: {0}")]
+    Netsim(#[from] crate::netsim::NetsimError),
 }
 
 /// Runs every client against the peer and returns the report (Markdown).
 pub async fn run(args: &NetconfBenchArgs) -> Result<String, BenchError> {
     let peer = PeerEnv::load(&args.peer_env)?;
     let load_before = load_average();
-    let (ferrule, transactions_time) = clients::ferrule(&peer.config_key()?, args).await?;
+    let (ferrule, mut session) = clients::ferrule("Ferrule", &peer.config_key()?, args).await?;
+    let transactions_time = clients::ferrule_transactions(&mut session, args.transactions).await?;
+    clients::ferrule_cleanup(session).await?;
     let floor = clients::openssh(&peer, args).await?;
     let ncclient_fast = clients::ncclient(&peer, args, Some(0.001), args.pairs).await?;
     let ncclient_stock = clients::ncclient(&peer, args, None, args.stock_ncclient_pairs).await?;
@@ -114,6 +124,10 @@ pub async fn run(args: &NetconfBenchArgs) -> Result<String, BenchError> {
     for line in verdicts(&ferrule, &floor, &ncclient_fast) {
         out.push_str(&line);
         out.push('\n');
+    }
+    if args.netsim {
+        out.push_str("\nSimulated devices (ferrule netsim, in this process)\n\n");
+        out.push_str(&netsim::report(&netsim::measure(args).await?));
     }
     Ok(out)
 }
