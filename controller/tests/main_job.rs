@@ -14,8 +14,9 @@ use std::time::Duration;
 use ferrule::provisioning::netconf::plan::ProfileSchema;
 use ferrule::render::ProfileSet;
 use ferrule::southbound::client::{
-    Credentials, Datastore, DeviceSession, HostKeyPolicy, NetconfSession, SessionConfig,
+    Credentials, DeviceSession, HostKeyPolicy, NetconfSession, SessionConfig,
 };
+use ferrule::southbound::rpc::Datastore;
 use ferrule::southbound::tree::{ConfigTree, ParseMode};
 use ferrule::southbound::xml::XmlLimits;
 use serde_json::Value;
@@ -187,10 +188,16 @@ async fn readme_main_job_configures_the_example_network() {
         )
         .unwrap();
         let mut session = NetconfSession::connect(&config).await.unwrap();
-        let running = session.get_config(Datastore::Running, None).await.unwrap();
+        let running: String = session
+            .get_config(Datastore::Running, None)
+            .await
+            .unwrap()
+            .iter()
+            .map(|element| element.to_xml())
+            .collect();
         session.close().await;
         let tree = ConfigTree::parse_with(
-            running.inner(),
+            &running,
             &schema.schema,
             &XmlLimits::default(),
             ParseMode::Device,
@@ -202,13 +209,12 @@ async fn readme_main_job_configures_the_example_network() {
             .map(|p| p.format(&schema.prefixes))
             .collect();
         assert_eq!(
-            &present,
-            &owned[name],
+            &present, &owned[name],
             "running config of {name}:\n{}",
-            running.inner()
+            &running
         );
         // Suspended service stays configured but disabled; active service is enabled.
-        let xml = running.inner();
+        let xml = running.as_str();
         for sub in subs["items"].as_array().unwrap() {
             let vlan = sub["status"]["allocations"]["vlan"].as_u64().unwrap();
             let on_device = sub["status"]["devices"]
