@@ -8,6 +8,7 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 
+use crate::apiserver::store::Durability;
 use crate::apiserver::{self, ServeConfig, health};
 use crate::metrics::{self, Metrics};
 use crate::provisioning::start;
@@ -64,6 +65,10 @@ pub struct UpArgs {
     /// Allow listening on non-loopback addresses.
     #[arg(long, env = "FERRULE_ALLOW_REMOTE")]
     pub allow_remote: bool,
+    /// When the store acknowledges a write: `normal` (survives the process being killed) or
+    /// `full` (also survives a power cut, at a third of the write rate).
+    #[arg(long, env = "FERRULE_DURABILITY", value_enum, default_value_t = Durability::default())]
+    pub durability: Durability,
     /// Seconds between drift checks of a connected device.
     #[arg(long, env = "FERRULE_DRIFT_INTERVAL", default_value_t = 300)]
     pub drift_interval: u64,
@@ -177,6 +182,7 @@ pub async fn up(args: UpArgs) -> anyhow::Result<()> {
     config.kubeconfig_path = args.kubeconfig.clone();
     config.insecure_http = args.insecure_http;
     config.allow_remote = args.allow_remote;
+    config.durability = args.durability;
     config.crds = ferrule_crds::crdgen::all_crds()
         .iter()
         .map(serde_json::to_value)

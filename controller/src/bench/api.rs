@@ -29,7 +29,7 @@ use crate::apiserver::{self, ApiServer, ServeConfig};
 
 use super::BenchError;
 use super::stats::{Latencies, Scratch, Verdict, load_average, mib, millis, peak_rss, rate};
-use super::store::DurabilityArg;
+use crate::apiserver::store::Durability;
 
 /// Namespace of the created and listed objects.
 const NAMESPACE: &str = "bench";
@@ -56,7 +56,7 @@ pub struct ApiBenchArgs {
     pub watch_rate: u32,
     /// Durability of the server's store (default: what `ferrule up` uses).
     #[arg(long, value_enum)]
-    pub durability: Option<DurabilityArg>,
+    pub durability: Option<Durability>,
 }
 
 impl ApiBenchArgs {
@@ -68,7 +68,7 @@ impl ApiBenchArgs {
             lists: 3,
             watch_samples: 20,
             watch_rate: 200,
-            durability: Some(DurabilityArg::Normal),
+            durability: Some(Durability::Normal),
         }
     }
 }
@@ -219,12 +219,12 @@ async fn create_namespace(client: &Client, name: &str) -> Result<(), BenchError>
 /// Starts a server in a scratch directory, with Ferrule's CRDs.
 pub async fn start_server(
     scratch: &Scratch,
-    durability: Option<DurabilityArg>,
+    durability: Option<Durability>,
 ) -> Result<ApiServer, BenchError> {
     let listen = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
     let mut config = ServeConfig::new(scratch.path(), listen);
     if let Some(durability) = durability {
-        config.durability = durability.into();
+        config.durability = durability;
     }
     config.crds = ferrule_crds::crdgen::all_crds()
         .iter()

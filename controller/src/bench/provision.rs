@@ -38,7 +38,7 @@ use super::BenchError;
 use super::api::start_server;
 use super::seed::{self, NAMESPACE, Reachable, Shape};
 use super::stats::{Latencies, Scratch, Verdict, load_average, mib, peak_rss, rate};
-use super::store::DurabilityArg;
+use crate::apiserver::store::Durability;
 
 /// Options of `ferrule bench provision`.
 #[derive(Debug, Clone, Args)]
@@ -63,7 +63,7 @@ pub struct ProvisionBenchArgs {
     pub max_sessions: Option<usize>,
     /// Durability of the server's store (default: what `ferrule up` uses).
     #[arg(long, value_enum)]
-    pub durability: Option<DurabilityArg>,
+    pub durability: Option<Durability>,
     /// Print progress to stderr every this many seconds (0: never).
     #[arg(long, default_value_t = 5)]
     pub progress: u64,
@@ -79,7 +79,7 @@ impl ProvisionBenchArgs {
             clients: 2,
             timeout: 120,
             max_sessions: None,
-            durability: Some(DurabilityArg::Normal),
+            durability: Some(Durability::Normal),
             progress: 0,
         }
     }

@@ -3,30 +3,12 @@
 
 use std::fmt;
 
-use clap::{Args, ValueEnum};
+use clap::Args;
 
 use crate::apiserver::store::{BenchConfig, BenchReport, Durability, run_benchmark};
 
 use super::BenchError;
 use super::stats::{Scratch, load_average};
-
-/// `synchronous` setting of the store's SQLite database, as a command-line value.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum DurabilityArg {
-    /// `synchronous=FULL`: acknowledged writes survive a power cut.
-    Full,
-    /// `synchronous=NORMAL`: acknowledged writes survive `kill -9`, not a power cut.
-    Normal,
-}
-
-impl From<DurabilityArg> for Durability {
-    fn from(arg: DurabilityArg) -> Self {
-        match arg {
-            DurabilityArg::Full => Durability::Full,
-            DurabilityArg::Normal => Durability::Normal,
-        }
-    }
-}
 
 /// Options of `ferrule bench store`.
 #[derive(Debug, Clone, Args)]
@@ -41,8 +23,8 @@ pub struct StoreBenchArgs {
     #[arg(long, default_value_t = 1_000)]
     pub watch_samples: usize,
     /// Durability of the store under test.
-    #[arg(long, value_enum, default_value_t = DurabilityArg::Full)]
-    pub durability: DurabilityArg,
+    #[arg(long, value_enum, default_value_t = Durability::default())]
+    pub durability: Durability,
 }
 
 /// The store's report and the machine's load during the run.
@@ -72,7 +54,7 @@ pub async fn run(args: &StoreBenchArgs) -> Result<StoreBenchReport, BenchError> 
     config.objects = args.objects;
     config.writers = args.writers.max(1);
     config.watch_samples = args.watch_samples;
-    config.durability = args.durability.into();
+    config.durability = args.durability;
     let before = load_average();
     let report = run_benchmark(&config).await?;
     Ok(StoreBenchReport {

@@ -3,7 +3,8 @@
 
 use super::api::{self, ApiBenchArgs};
 use super::provision::{self, ProvisionBenchArgs};
-use super::store::{self, DurabilityArg, StoreBenchArgs};
+use super::store::{self, StoreBenchArgs};
+use crate::apiserver::store::Durability;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn api_bench_runs() {
@@ -38,7 +39,7 @@ async fn store_bench_runs() {
         objects: 30,
         writers: 3,
         watch_samples: 5,
-        durability: DurabilityArg::Normal,
+        durability: Durability::Normal,
     };
     let report = store::run(&args).await.unwrap();
     assert_eq!(report.report.list_items, 30);

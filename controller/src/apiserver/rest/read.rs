@@ -6,8 +6,12 @@ use axum::http::StatusCode;
 use axum::response::Response;
 
 use super::Req;
-use super::view::{field_selector, render_list, render_object, store_error, to_view};
+use super::view::{
+    field_selector, render_json_list, render_list, render_object, store_error, to_view,
+    view_is_stored,
+};
 use crate::apiserver::context::Ctx;
+use crate::apiserver::request::Want;
 use crate::apiserver::selector::LabelSelector;
 use crate::apiserver::status::ApiError;
 use crate::apiserver::store::{ListOptions, ListVersion, parse_resource_version};
@@ -74,6 +78,21 @@ fn parse_rv(text: &str) -> Result<u64, ApiError> {
 /// GET of a collection.
 pub async fn list(ctx: &Arc<Ctx>, req: &Req) -> Result<Response, ApiError> {
     let options = list_options(req)?;
+    if req.want == Want::Json && view_is_stored(&req.rt) {
+        // The common case (controllers' caches, kubectl get -o json): the stored texts go
+        // out as they are, without being parsed and serialised again.
+        let result = ctx
+            .store()
+            .list_json(&options)
+            .await
+            .map_err(|e| store_error(&req.rt, "", e))?;
+        return Ok(render_json_list(
+            &req.rt,
+            &result.items,
+            result.resource_version,
+            result.continue_token,
+        ));
+    }
     let result = ctx
         .store()
         .list(&options)

@@ -59,11 +59,12 @@ impl ListOptions {
     }
 }
 
-/// One page of a list.
+/// One page of a list: objects as [`Value`]s, or as their stored JSON text
+/// ([`Store::list_json`]).
 #[derive(Debug, Clone)]
-pub struct ListResult {
+pub struct ListResult<T = Value> {
     /// The objects, ordered by namespace then name.
-    pub items: Vec<Value>,
+    pub items: Vec<T>,
     /// The snapshot's version (the list's `metadata.resourceVersion`): watching from it
     /// delivers exactly the changes after this page's state.
     pub resource_version: u64,
@@ -90,6 +91,32 @@ impl Filter {
     }
 }
 
+/// What a list item is made of a stored row.
+pub(super) trait Item: Sized {
+    /// The item for the stored object `text` at version `rv`, or `None` when `filter` does
+    /// not select it.
+    fn from_row(rv: u64, text: String, filter: &Filter) -> Result<Option<Self>, StoreError>;
+}
+
+impl Item for Value {
+    fn from_row(rv: u64, text: String, filter: &Filter) -> Result<Option<Self>, StoreError> {
+        let object = parse_stored(rv, &text)?;
+        Ok(filter.matches(&object).then_some(object))
+    }
+}
+
+/// The stored JSON text (it carries its `metadata.resourceVersion`): nothing is parsed when
+/// there is no selector.
+impl Item for String {
+    fn from_row(rv: u64, text: String, filter: &Filter) -> Result<Option<Self>, StoreError> {
+        if filter.is_empty() {
+            return Ok(Some(text));
+        }
+        let object = parse_stored(rv, &text)?;
+        Ok(filter.matches(&object).then_some(text))
+    }
+}
+
 /// Which snapshot a page is read at.
 #[derive(Debug, Clone, Copy)]
 pub(super) enum Snapshot {
@@ -112,8 +139,8 @@ pub(super) struct PageRequest<'a> {
 
 /// A page read.
 #[derive(Debug)]
-pub(super) struct Page {
-    pub items: Vec<Value>,
+pub(super) struct Page<T = Value> {
+    pub items: Vec<T>,
     pub rv: u64,
     /// The last key returned, when more rows follow.
     pub next: Option<(String, String)>,
@@ -123,6 +150,20 @@ impl Store {
     /// Lists one resource. The result is one consistent snapshot; with `limit`, pages that
     /// follow a continue token read the same snapshot until it is compacted.
     pub async fn list(&self, options: &ListOptions) -> Result<ListResult, StoreError> {
+        self.list_items(options).await
+    }
+
+    /// Like [`Store::list`], with every object as its stored JSON text instead of a parsed
+    /// [`Value`]: a server can copy it into its response as it is, which saves parsing and
+    /// serialising large lists.
+    pub async fn list_json(&self, options: &ListOptions) -> Result<ListResult<String>, StoreError> {
+        self.list_items(options).await
+    }
+
+    async fn list_items<T: Item>(
+        &self,
+        options: &ListOptions,
+    ) -> Result<ListResult<T>, StoreError> {
         self.ensure_open()?;
         let (snapshot, after) = match &options.continue_token {
             Some(text) => {
@@ -187,10 +228,10 @@ impl Store {
 
 /// Reads one page inside one read transaction, so the counters, the horizon check and the
 /// rows all come from the same snapshot of the database.
-pub(super) async fn read_page(
+pub(super) async fn read_page<T: Item>(
     pool: &SqlitePool,
     request: PageRequest<'_>,
-) -> Result<Page, StoreError> {
+) -> Result<Page<T>, StoreError> {
     let mut tx = pool.begin().await?;
     let meta = read_meta(&mut tx).await?;
     let rv = match request.snapshot {
@@ -261,11 +302,9 @@ pub(super) async fn read_page(
                 more = true;
                 break 'scan;
             }
-            let object = parse_stored(row.rv, &row.object)?;
+            let item = T::from_row(row.rv, row.object, request.filter)?;
             cursor = (row.namespace, row.name);
-            if request.filter.matches(&object) {
-                items.push(object);
-            }
+            items.extend(item);
         }
         if exhausted {
             break;

@@ -30,10 +30,10 @@
 //! # Guarantees
 //!
 //! * **Durability.** A write is acknowledged only after `COMMIT` returned, in WAL mode with
-//!   `synchronous=FULL` by default: acknowledged writes survive `kill -9` and power loss
-//!   ([`Durability::Normal`] keeps the former only). One writer task owns the only writing
-//!   connection and commits concurrent requests together (group commit), so concurrency
-//!   amortises the fsync.
+//!   `synchronous=NORMAL` by default: acknowledged writes survive `kill -9`
+//!   ([`Durability::Full`] also power loss). One writer task owns the only writing
+//!   connection and commits concurrent requests together (group commit), so concurrent
+//!   writers share the fsync of `Full`.
 //! * **Ordering.** Versions are assigned in commit order; watchers receive events strictly in
 //!   version order, each exactly once, including across the switch from log replay to live
 //!   events and after falling behind.

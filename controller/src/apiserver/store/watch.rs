@@ -248,7 +248,7 @@ impl Watch {
         let Phase::Initial { snapshot, after } = &self.phase else {
             return Ok(());
         };
-        let page = read_page(
+        let page = read_page::<Value>(
             self.store.readers(),
             PageRequest {
                 resource: &self.resource,
