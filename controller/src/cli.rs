@@ -104,7 +104,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Up(args) => {
-            init_tracing();
+            init_tracing("info");
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()
@@ -112,13 +112,17 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             runtime.block_on(up(args))
         }
         Command::Netsim(args) => crate::netsim::command::run(args),
-        Command::Bench(args) => Ok(crate::bench::run(args)?),
+        Command::Bench(args) => {
+            init_tracing("warn");
+            Ok(crate::bench::run(args)?)
+        }
     }
 }
 
-fn init_tracing() {
+/// Logs to stderr, filtered by `RUST_LOG` or else at `default` level.
+fn init_tracing(default: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

@@ -12,7 +12,7 @@ use ferrule_crds::{ResourceClaim, Subscription, claim_name};
 use kube::api::{DeleteParams, ListParams, ObjectMeta, PostParams};
 use kube::{Api, Resource, ResourceExt};
 
-use crate::provisioning::allocate::Allocation;
+use crate::provisioning::allocate::{Allocation, spread_start};
 use crate::provisioning::context::FIELD_MANAGER;
 
 use super::allocation::{
@@ -106,7 +106,8 @@ pub async fn acquire(
             let mut conflicts = 0;
             for pool in &serving {
                 let mut taken: BTreeSet<Allocation> = taken(pool, cached_claims);
-                while let Some(value) = pool.range.next_free(&taken) {
+                let mut start = 0;
+                while let Some(value) = pool.range.next_free_from(&taken, start) {
                     match create(api, sub, &pool.name, &value).await? {
                         Ok(held) => {
                             return Ok(Claimed {
@@ -123,6 +124,13 @@ pub async fn acquire(
                                     count: conflicts,
                                 });
                             }
+                            // Others allocate from this pool right now, and they all start
+                            // from the lowest free value of a cache that lags behind: go on
+                            // from a position of this subscription's own instead of racing
+                            // them value by value (a thousand subscriptions started at once
+                            // would otherwise cost a quadratic number of failed creates).
+                            start =
+                                spread_start(&sub.name_any(), conflicts, pool.range.positions());
                         }
                     }
                 }
