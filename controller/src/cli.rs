@@ -36,6 +36,9 @@ pub enum Command {
     Crds,
     /// Run simulated NETCONF devices from a topology file.
     Netsim(crate::netsim::command::NetsimArgs),
+    /// Dry run: show what applying manifests would do — the claims made and the exact
+    /// NETCONF edit per device — against the running system, pushing nothing.
+    Plan(crate::provisioning::plan::command::PlanArgs),
     /// Measure the API server, the store and provisioning on this machine (build with
     /// --release; figures in docs/performance.md).
     Bench(crate::bench::BenchArgs),
@@ -112,6 +115,15 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             runtime.block_on(up(args))
         }
         Command::Netsim(args) => crate::netsim::command::run(args),
+        Command::Plan(args) => {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .context("starting the async runtime")?;
+            let report = runtime.block_on(crate::provisioning::plan::command::run(args))?;
+            print!("{report}");
+            Ok(())
+        }
         Command::Bench(args) => {
             init_tracing("warn");
             Ok(crate::bench::run(args)?)
@@ -152,11 +164,13 @@ pub async fn up(args: UpArgs) -> anyhow::Result<()> {
             let netsim = crate::netsim::start_with(topology, options)
                 .await
                 .with_context(|| format!("starting the simulated network of {}", path.display()))?;
+            let control = netsim
+                .control_addr()
+                .map_or_else(|| "none".to_owned(), |a| format!("http://{a}"));
             println!(
-                "simulated network: {} devices from {} (fault control http://{})",
+                "simulated network: {} devices from {} (fault control {control})",
                 netsim.devices().len(),
                 path.display(),
-                args.netsim_control_listen
             );
             Some(netsim)
         }

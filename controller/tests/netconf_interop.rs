@@ -1,4 +1,6 @@
-//! Interop tests of the NETCONF client against real servers (netconfd behind OpenSSH).
+//! Interop tests of the NETCONF client and the transaction layer against real servers
+//! (netconfd behind OpenSSH). Session-level tests are here; transactions are in
+//! `netconf_interop/transactions.rs`.
 //!
 //! Start peers with `.ci/netconf-peer.sh start PORT STATE_DIR` and point
 //! `FERRULE_NETCONF_PEER_ENV` at their `peer.env` files (comma separated; tests that need two
@@ -9,17 +11,17 @@
 //! lock and run one at a time; each test uses its own interface names and cleans up.
 
 mod netconf_peer;
+#[path = "netconf_interop/transactions.rs"]
+mod transactions;
 
 use std::time::{Duration, Instant};
 
-use ferrule::southbound::client::transaction::{
-    self, DeviceEdit, Phase, Transaction, TransactionError,
-};
 use ferrule::southbound::client::{
-    ClientError, Credentials, Datastore, DeviceSession, EditOptions, HostKeyPolicy, ManagerPolicy,
-    NetconfSession, SessionManager, SshConnector,
+    ClientError, Credentials, DeviceSession, HostKeyPolicy, ManagerPolicy, NetconfSession,
+    SessionManager, SshConnector,
 };
-use netconf_peer::{Peer, interface_xml, peers, running_interfaces, serial};
+use ferrule::southbound::framing::Framing;
+use netconf_peer::{candidate, has_interface, interface_xml, peers, running_interfaces, serial};
 
 #[tokio::test]
 async fn pinned_host_key_password_and_key_auth_both_framings() {
@@ -34,10 +36,7 @@ async fn pinned_host_key_password_and_key_auth_both_framings() {
     assert!(s.session_id() > 0);
     assert!(s.capabilities().candidate());
     assert!(s.capabilities().confirmed_commit_persist());
-    assert_eq!(
-        s.base_version(),
-        ferrule::southbound::client::BaseVersion::V1_1
-    );
+    assert_eq!(s.framing(), Framing::Chunked);
     assert_eq!(
         s.host_key().map(|k| k.as_str()),
         Some(peer.fingerprint.as_str())
@@ -50,10 +49,7 @@ async fn pinned_host_key_password_and_key_auth_both_framings() {
     let mut config = peer.config_key();
     config.options.offer_base_1_1 = false;
     let mut s = NetconfSession::connect(&config).await.unwrap();
-    assert_eq!(
-        s.base_version(),
-        ferrule::southbound::client::BaseVersion::V1_0
-    );
+    assert_eq!(s.framing(), Framing::EndOfMessage);
     running_interfaces(&mut s).await;
     // netconfd rejects <persist> on base:1.0 sessions; the client says so before sending.
     let err = s
@@ -157,57 +153,6 @@ async fn reply_size_limit_is_enforced() {
 }
 
 #[tokio::test]
-async fn create_modify_delete_interface_on_candidate() {
-    let Some(peers) = peers(1) else { return };
-    let _serial = serial().await;
-    let peer = &peers[0];
-    let name = "ge-0/0/1";
-    let mut s = NetconfSession::connect(&peer.config_password())
-        .await
-        .unwrap();
-    peer.cleanup(&mut s, &[name]).await;
-
-    s.lock(Datastore::Candidate).await.unwrap();
-    let create = interface_xml(name, "uplink to olt1", "true", Some("192.0.2.1"));
-    s.edit_config(Datastore::Candidate, &create, EditOptions::default())
-        .await
-        .unwrap();
-    s.commit().await.unwrap();
-    let found = running_interfaces(&mut s).await;
-    assert!(
-        found.contains(&(name.to_string(), Some("uplink to olt1".to_string()))),
-        "{found:?}"
-    );
-
-    let modify = interface_xml(name, "uplink to olt1 & olt2", "true", None);
-    s.edit_config(Datastore::Candidate, &modify, EditOptions::default())
-        .await
-        .unwrap();
-    s.commit().await.unwrap();
-    let found = running_interfaces(&mut s).await;
-    assert!(
-        found.contains(&(name.to_string(), Some("uplink to olt1 & olt2".to_string()))),
-        "{found:?}"
-    );
-
-    let delete = format!(
-        r#"<interfaces xmlns="urn:ietf:params:xml:ns:yang:ietf-interfaces"><interface nc:operation="delete"><name>{name}</name></interface></interfaces>"#
-    );
-    s.edit_config(Datastore::Candidate, &delete, EditOptions::default())
-        .await
-        .unwrap();
-    s.commit().await.unwrap();
-    assert!(
-        !running_interfaces(&mut s)
-            .await
-            .iter()
-            .any(|(n, _)| n == name)
-    );
-    s.unlock(Datastore::Candidate).await.unwrap();
-    s.close().await;
-}
-
-#[tokio::test]
 async fn confirmed_commit_rolls_back_by_itself() {
     let Some(peers) = peers(1) else { return };
     let _serial = serial().await;
@@ -219,18 +164,11 @@ async fn confirmed_commit_rolls_back_by_itself() {
     peer.cleanup(&mut s, &[name]).await;
 
     let create = interface_xml(name, "rolled back", "true", None);
-    s.edit_config(Datastore::Candidate, &create, EditOptions::default())
-        .await
-        .unwrap();
+    s.edit_config(candidate(create)).await.unwrap();
     s.commit_confirmed(Duration::from_secs(2), None)
         .await
         .unwrap();
-    assert!(
-        running_interfaces(&mut s)
-            .await
-            .iter()
-            .any(|(n, _)| n == name)
-    );
+    assert!(has_interface(&mut s, name).await);
 
     // No confirming commit: the device restores the previous running config on its own.
     // netconfd runs its timers only once its event loop has been idle for about a second,
@@ -238,11 +176,7 @@ async fn confirmed_commit_rolls_back_by_itself() {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         tokio::time::sleep(Duration::from_millis(1500)).await;
-        if !running_interfaces(&mut s)
-            .await
-            .iter()
-            .any(|(n, _)| n == name)
-        {
+        if !has_interface(&mut s, name).await {
             break;
         }
         assert!(
@@ -272,10 +206,7 @@ async fn persistent_confirmed_commit_is_confirmed_or_cancelled_from_another_sess
             .await
             .unwrap();
         let xml = interface_xml(name, "persisted", "true", None);
-        writer
-            .edit_config(Datastore::Candidate, &xml, EditOptions::default())
-            .await
-            .unwrap();
+        writer.edit_config(candidate(xml)).await.unwrap();
         writer
             .commit_confirmed(Duration::from_secs(120), Some(persist))
             .await
@@ -296,77 +227,6 @@ async fn persistent_confirmed_commit_is_confirmed_or_cancelled_from_another_sess
 }
 
 #[tokio::test]
-async fn rejected_edit_surfaces_the_rpc_error_verbatim() {
-    let Some(peers) = peers(1) else { return };
-    let _serial = serial().await;
-    let mut s = NetconfSession::connect(&peers[0].config_password())
-        .await
-        .unwrap();
-    s.discard_changes().await.unwrap();
-    let bad = interface_xml("ge-0/0/2", "bad", "maybe", None);
-    let err = s
-        .edit_config(Datastore::Candidate, &bad, EditOptions::default())
-        .await
-        .unwrap_err();
-    let errors = err.rpc_errors().expect("an rpc-error").clone();
-    assert_eq!(errors.operation, "edit-config");
-    let e = errors.first().unwrap();
-    assert_eq!(e.error_type, "protocol");
-    assert_eq!(e.tag, "invalid-value");
-    assert_eq!(e.severity, "error");
-    assert_eq!(e.app_tag.as_deref(), Some("data-invalid"));
-    assert_eq!(
-        e.path.as_deref(),
-        Some(
-            "/nc:rpc/nc:edit-config/nc:config/if:interfaces/if:interface[if:name='ge-0/0/2']/if:enabled"
-        )
-    );
-    assert_eq!(e.message.as_deref(), Some("invalid value"));
-    assert!(
-        e.info.as_deref().unwrap_or_default().contains("maybe"),
-        "{e:?}"
-    );
-    let shown = err.to_string();
-    assert!(
-        shown.contains("invalid-value") && shown.contains("if:enabled"),
-        "{shown}"
-    );
-    // A device rejection leaves the session usable.
-    assert!(s.is_usable());
-    s.discard_changes().await.unwrap();
-    s.close().await;
-}
-
-#[tokio::test]
-async fn second_session_gets_lock_denied() {
-    let Some(peers) = peers(1) else { return };
-    let _serial = serial().await;
-    let peer = &peers[0];
-    let mut first = NetconfSession::connect(&peer.config_password())
-        .await
-        .unwrap();
-    let mut second = NetconfSession::connect(&peer.config_key()).await.unwrap();
-    first.lock(Datastore::Candidate).await.unwrap();
-    let err = second.lock(Datastore::Candidate).await.unwrap_err();
-    let errors = err.rpc_errors().expect("an rpc-error");
-    assert!(errors.has_tag("lock-denied"), "{err}");
-    let info = errors
-        .first()
-        .and_then(|e| e.info.clone())
-        .unwrap_or_default();
-    assert!(
-        info.contains(&format!(">{}<", first.session_id())),
-        "lock holder's session-id missing from {info}"
-    );
-    assert!(err.is_transient());
-    first.unlock(Datastore::Candidate).await.unwrap();
-    second.lock(Datastore::Candidate).await.unwrap();
-    second.unlock(Datastore::Candidate).await.unwrap();
-    first.close().await;
-    second.close().await;
-}
-
-#[tokio::test]
 async fn session_manager_reuses_one_session_per_device() {
     let Some(peers) = peers(1) else { return };
     let _serial = serial().await;
@@ -384,161 +244,4 @@ async fn session_manager_reuses_one_session_per_device() {
     assert_eq!(manager.open_connections(), 1);
     manager.close_all().await;
     assert_eq!(manager.open_connections(), 0);
-}
-
-fn transaction(id: &str, edits: &[(&str, String)]) -> Transaction {
-    Transaction {
-        id: id.to_string(),
-        confirm_timeout: Duration::from_secs(60),
-        edits: edits
-            .iter()
-            .map(|(device, config)| DeviceEdit {
-                device: device.to_string(),
-                config: config.clone(),
-                options: EditOptions::default(),
-                // netconfd loses the edits of a commit that directly follows <validate>.
-                validate: false,
-            })
-            .collect(),
-    }
-}
-
-#[tokio::test]
-async fn two_device_transaction_is_all_or_nothing() {
-    let Some(peers) = peers(2) else { return };
-    let _serial = serial().await;
-    let (name_a, name_b) = ("ge-1/0/1", "ge-1/0/2");
-    let mut a = NetconfSession::connect(&peers[0].config_password())
-        .await
-        .unwrap();
-    let mut b = NetconfSession::connect(&peers[1].config_password())
-        .await
-        .unwrap();
-    peers[0].cleanup(&mut a, &[name_a]).await;
-    peers[1].cleanup(&mut b, &[name_b]).await;
-
-    // The second device rejects its edit: neither device changes.
-    let bad = transaction(
-        "ferrule-interop-bad",
-        &[
-            ("peer-a", interface_xml(name_a, "olt side", "true", None)),
-            ("peer-b", interface_xml(name_b, "bng side", "maybe", None)),
-        ],
-    );
-    match transaction::apply(&bad, &mut [&mut a, &mut b]).await {
-        Err(TransactionError::RolledBack {
-            device,
-            phase,
-            source,
-            cleanup,
-            ..
-        }) => {
-            assert_eq!(device, "peer-b");
-            assert_eq!(phase, Phase::Edit);
-            assert!(source.rpc_errors().unwrap().has_tag("invalid-value"));
-            assert!(cleanup.is_empty(), "{cleanup:?}");
-        }
-        other => panic!("expected a rollback, got {other:?}"),
-    }
-    assert!(
-        !running_interfaces(&mut a)
-            .await
-            .iter()
-            .any(|(n, _)| n == name_a)
-    );
-    assert!(
-        !running_interfaces(&mut b)
-            .await
-            .iter()
-            .any(|(n, _)| n == name_b)
-    );
-    // Locks were released: other sessions can lock both devices.
-    for peer in &peers[..2] {
-        let mut other = NetconfSession::connect(&peer.config_key()).await.unwrap();
-        other.lock(Datastore::Candidate).await.unwrap();
-        other.unlock(Datastore::Candidate).await.unwrap();
-        other.close().await;
-    }
-
-    // Both edits valid: both devices change.
-    let good = transaction(
-        "ferrule-interop-good",
-        &[
-            ("peer-a", interface_xml(name_a, "olt side", "true", None)),
-            (
-                "peer-b",
-                interface_xml(name_b, "bng side", "true", Some("198.51.100.1")),
-            ),
-        ],
-    );
-    transaction::apply(&good, &mut [&mut a, &mut b])
-        .await
-        .unwrap();
-    assert!(
-        running_interfaces(&mut a)
-            .await
-            .iter()
-            .any(|(n, _)| n == name_a)
-    );
-    assert!(
-        running_interfaces(&mut b)
-            .await
-            .iter()
-            .any(|(n, _)| n == name_b)
-    );
-
-    peers[0].cleanup(&mut a, &[name_a]).await;
-    peers[1].cleanup(&mut b, &[name_b]).await;
-    a.close().await;
-    b.close().await;
-}
-
-/// Prints session setup time and edit+commit rate on one session. Run explicitly:
-/// `cargo test -p ferrule --test netconf_interop -- --ignored --nocapture`.
-#[tokio::test]
-#[ignore = "measurement, not a check"]
-async fn measure_setup_and_edit_commit_rate() {
-    let Some(peers) = peers(1) else { return };
-    let _serial = serial().await;
-    let peer: &Peer = &peers[0];
-    let mut setups = Vec::new();
-    for _ in 0..10 {
-        let t = Instant::now();
-        let mut s = NetconfSession::connect(&peer.config_password())
-            .await
-            .unwrap();
-        s.discard_changes().await.unwrap();
-        setups.push(t.elapsed());
-        s.close().await;
-    }
-    setups.sort();
-    let mut s = NetconfSession::connect(&peer.config_password())
-        .await
-        .unwrap();
-    let name = "ge-0/0/9";
-    peer.cleanup(&mut s, &[name]).await;
-    let n = 200;
-    let t = Instant::now();
-    for i in 0..n {
-        let xml = interface_xml(name, &format!("rev {i}"), "true", None);
-        s.edit_config(Datastore::Candidate, &xml, EditOptions::default())
-            .await
-            .unwrap();
-        s.commit().await.unwrap();
-    }
-    let elapsed = t.elapsed();
-    peer.cleanup(&mut s, &[name]).await;
-    s.close().await;
-    println!(
-        "session setup incl. first RPC (password, base:1.1): median {:?}, min {:?}, max {:?}",
-        setups[setups.len() / 2],
-        setups[0],
-        setups[setups.len() - 1]
-    );
-    println!(
-        "{n} edit-config+commit pairs on one session: {:?} ({:.1} pairs/s, {:.2} ms per pair)",
-        elapsed,
-        f64::from(n) / elapsed.as_secs_f64(),
-        elapsed.as_secs_f64() * 1000.0 / f64::from(n)
-    );
 }

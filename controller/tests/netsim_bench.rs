@@ -124,11 +124,12 @@ mod with_ferrule_client {
     use std::time::{Duration, Instant};
 
     use ferrule::netsim::{self, Netsim, Topology};
-    use ferrule::southbound::client::transaction::{self, DeviceEdit, Transaction};
     use ferrule::southbound::client::{
-        Credentials, Datastore, DeviceSession, EditOptions, HostKeyFingerprint, HostKeyPolicy,
-        NetconfSession, SessionConfig,
+        Credentials, DeviceSession, HostKeyFingerprint, HostKeyPolicy, NetconfSession,
+        SessionConfig,
     };
+    use ferrule::southbound::rpc::{Datastore, EditConfig};
+    use ferrule::southbound::transaction::{CommitMode, DeviceEdit, NoJournal, Transaction, apply};
 
     use super::{per_op, subif};
 
@@ -176,11 +177,13 @@ mod with_ferrule_client {
         for i in 0..pairs {
             let interface = format!("ge-0/0/1.{}", 100 + i % 50);
             session
-                .edit_config(
-                    Datastore::Candidate,
-                    &subif(&interface, 100, 20),
-                    EditOptions::default(),
-                )
+                .edit_config(EditConfig {
+                    target: Datastore::Candidate,
+                    config: subif(&interface, 100, 20),
+                    default_operation: None,
+                    test_option: None,
+                    error_option: None,
+                })
                 .await
                 .unwrap();
             session.commit().await.unwrap();
@@ -218,12 +221,17 @@ mod with_ferrule_client {
                     confirm_timeout: Duration::from_secs(120),
                     edits: vec![DeviceEdit {
                         device: name,
-                        config: subif("ge-0/0/1.1203", 500, 100),
-                        options: EditOptions::default(),
-                        validate: true,
+                        mode: CommitMode::Candidate {
+                            validate: true,
+                            lock_running: false,
+                        },
+                        edit: subif("ge-0/0/1.1203", 500, 100),
+                        compensation: None,
                     }],
                 };
-                transaction::apply(&tx, &mut [&mut session]).await.unwrap();
+                apply(&tx, &mut [&mut session], &mut NoJournal)
+                    .await
+                    .unwrap();
                 session.close().await;
             }));
         }

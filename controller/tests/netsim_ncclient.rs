@@ -19,6 +19,11 @@ fn ncclient_available() -> bool {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ncclient_edits_commits_times_out_and_gets_errors() {
     if !ncclient_available() {
+        // CI installs ncclient and sets FERRULE_REQUIRE_PEERS=1: there a skip is a failure.
+        assert!(
+            std::env::var_os("FERRULE_REQUIRE_PEERS").is_none_or(|v| v != "1"),
+            "FERRULE_REQUIRE_PEERS=1 but python3 cannot import ncclient"
+        );
         eprintln!("SKIPPED: python3 with ncclient is not available (pip install ncclient)");
         return;
     }

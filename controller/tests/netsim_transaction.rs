@@ -6,12 +6,12 @@
 use std::time::{Duration, Instant};
 
 use ferrule::netsim::{self, CommitRejection, Netsim, Topology};
-use ferrule::southbound::client::transaction::{
-    self, DeviceEdit, Phase, Transaction, TransactionError,
-};
 use ferrule::southbound::client::{
-    Credentials, DeviceSession, EditOptions, HostKeyFingerprint, HostKeyPolicy, NetconfSession,
-    SessionConfig,
+    Credentials, DeviceSession, HostKeyFingerprint, HostKeyPolicy, NetconfSession, SessionConfig,
+};
+use ferrule::southbound::rpc::{Datastore, EditConfig};
+use ferrule::southbound::transaction::{
+    CommitMode, DeviceEdit, NoJournal, Outcome, Phase, Transaction, TransactionError, apply,
 };
 
 fn subif(name: &str) -> String {
@@ -37,9 +37,12 @@ async fn session(net: &Netsim, name: &str) -> NetconfSession {
 fn tx(id: &str, interface: &str, timeout: Duration) -> Transaction {
     let edit = |device: &str| DeviceEdit {
         device: device.to_owned(),
-        config: subif(interface),
-        options: EditOptions::default(),
-        validate: true,
+        mode: CommitMode::Candidate {
+            validate: true,
+            lock_running: false,
+        },
+        edit: subif(interface),
+        compensation: None,
     };
     Transaction {
         id: id.to_owned(),
@@ -65,9 +68,10 @@ async fn transaction_commits_everywhere_or_nowhere() {
     let mut olt = session(&net, "olt1").await;
     let mut bng = session(&net, "bng1").await;
 
-    transaction::apply(
+    apply(
         &tx("ferrule-1", "ge-0/0/1.100", Duration::from_secs(30)),
         &mut [&mut olt, &mut bng],
+        &mut NoJournal,
     )
     .await
     .unwrap();
@@ -84,9 +88,10 @@ async fn transaction_commits_everywhere_or_nowhere() {
             },
         )
         .unwrap();
-    let err = transaction::apply(
+    let err = apply(
         &tx("ferrule-2", "ge-0/0/1.200", Duration::from_secs(30)),
         &mut [&mut olt, &mut bng],
+        &mut NoJournal,
     )
     .await
     .unwrap_err();
@@ -94,18 +99,23 @@ async fn transaction_commits_everywhere_or_nowhere() {
         TransactionError::RolledBack {
             device,
             phase,
-            cleanup,
+            record,
             ..
         } => {
             assert_eq!((device.as_str(), *phase), ("bng1", Phase::Commit), "{err}");
-            // The client also cancels on the device whose commit failed, where nothing is
-            // pending; the device says so, and nothing else may go wrong.
+            // The BNG rejected its commit, so only the OLT's is cancelled; nothing else may
+            // go wrong.
+            assert!(record.cleanup_failures().is_empty(), "{err}");
+            let commit = record.devices[1]
+                .steps
+                .iter()
+                .find(|s| s.phase == Phase::Commit)
+                .unwrap();
             assert!(
-                cleanup
-                    .iter()
-                    .all(|c| c.device == "bng1" && c.step == "cancel-commit"),
-                "{err}"
+                matches!(commit.outcome, Outcome::Rejected { .. }),
+                "{commit:?}"
             );
+            assert!(record.devices[0].did(Phase::Cancel), "{record:?}");
         }
         other => panic!("expected a rollback, got {other}"),
     }
@@ -136,14 +146,14 @@ async fn a_controller_dying_after_the_confirmed_commit_leaves_nothing_behind() {
         Topology::from_yaml("devices:\n  - {name: olt1, listen: '127.0.0.1:0'}\n").unwrap();
     let net = netsim::start(topology).await.unwrap();
     let mut s = session(&net, "olt1").await;
-    s.lock(ferrule::southbound::client::Datastore::Candidate)
-        .await
-        .unwrap();
-    s.edit_config(
-        ferrule::southbound::client::Datastore::Candidate,
-        &subif("ge-0/0/1.300"),
-        EditOptions::default(),
-    )
+    s.lock(Datastore::Candidate).await.unwrap();
+    s.edit_config(EditConfig {
+        target: Datastore::Candidate,
+        config: subif("ge-0/0/1.300"),
+        default_operation: None,
+        test_option: None,
+        error_option: None,
+    })
     .await
     .unwrap();
     s.commit_confirmed(Duration::from_secs(1), Some("ferrule-3"))

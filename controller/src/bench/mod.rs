@@ -44,6 +44,9 @@ pub enum BenchCommand {
     Provision(provision::ProvisionBenchArgs),
     /// The raw SQLite object store, without HTTP.
     Store(store::StoreBenchArgs),
+    /// NETCONF session setup and edit+commit rate against a real server (and simulated
+    /// devices), side by side with OpenSSH lock-step and ncclient.
+    Netconf(crate::southbound::bench::NetconfBenchArgs),
 }
 
 /// Why a benchmark stopped.
@@ -105,6 +108,9 @@ pub enum BenchError {
     /// A worker task panicked or was cancelled.
     #[error("worker task: {0}")]
     Task(#[from] tokio::task::JoinError),
+    /// The NETCONF benchmark failed.
+    #[error("netconf: {0}")]
+    Netconf(#[from] Box<crate::southbound::bench::BenchError>),
 }
 
 /// Runs one benchmark on a new multi-threaded runtime and prints its report.
@@ -118,6 +124,9 @@ pub fn run(args: BenchArgs) -> Result<(), BenchError> {
             BenchCommand::Api(args) => api::run(&args).await.map(|r| r.to_string()),
             BenchCommand::Provision(args) => provision::run(&args).await.map(|r| r.to_string()),
             BenchCommand::Store(args) => store::run(&args).await.map(|r| r.to_string()),
+            BenchCommand::Netconf(args) => crate::southbound::bench::run(&args)
+                .await
+                .map_err(|e| BenchError::Netconf(Box::new(e))),
         }
     })?;
     println!("{report}");

@@ -9,9 +9,8 @@ use futures::future::BoxFuture;
 
 use crate::provisioning::netconf::sessions::{DeviceSessions, SessionError};
 use crate::provisioning::transactor::DeviceTarget;
-use crate::southbound::client::{
-    ClientError, Connector, Datastore, DeviceSession, Filter, ManagerError,
-};
+use crate::southbound::client::{ClientError, Connector, DeviceSession, ManagerError};
+use crate::southbound::rpc::{Datastore, Filter};
 
 /// Why the device could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -107,7 +106,7 @@ impl<C: Connector> DeviceAgent for NetconfAgent<C> {
                 .lease(target)
                 .await
                 .map_err(|e| AgentError::of_session(&e))?;
-            Ok(lease.capabilities().uris().to_vec())
+            Ok(lease.capabilities().iter().map(str::to_owned).collect())
         })
     }
 
@@ -124,14 +123,14 @@ impl<C: Connector> DeviceAgent for NetconfAgent<C> {
                 .map_err(|e| AgentError::of_session(&e))?;
             let filter = filter.map(Filter::Subtree);
             let reply = lease
-                .get_config(Datastore::Running, filter.as_ref())
+                .get_config(Datastore::Running, filter)
                 .await
                 .map_err(|e| AgentError {
                     reason: "ReadFailed",
                     message: e.to_string(),
                     backing_off: None,
                 })?;
-            Ok(reply.inner().to_owned())
+            Ok(reply.iter().map(|element| element.to_xml()).collect())
         })
     }
 }

@@ -29,7 +29,8 @@ use crate::southbound::xml::XmlLimits;
 use super::agent::DeviceAgent;
 use super::drift::{DriftReport, check, owned_on, owned_tree, subtree_filter};
 use super::status::{
-    DriftCheck, Probe, drift_alarm, drift_alarm_name, drift_due, next_status, transitions,
+    DriftCheck, Probe, drift_alarm, drift_alarm_name, drift_due, drift_due_in, next_status,
+    transitions,
 };
 
 /// Controller name in metrics and Events.
@@ -102,6 +103,19 @@ async fn observe(device: &Device, ctx: &DeviceContext) -> Result<Action, Error> 
     let target = DeviceTarget::of(&current);
     let before = current.status.clone().unwrap_or_default();
     let generation = current.metadata.generation;
+    let interval = i64::try_from(ctx.drift_interval.as_secs()).unwrap_or(i64::MAX);
+    let last_transaction = ctx.base.last_transactions.get(&key);
+    if let Some(wait) = drift_due_in(&before, generation, now(), interval) {
+        // Connected, spec unchanged, no check due: nothing to ask the device (its session may
+        // be busy with transactions), only the last transaction to publish.
+        if let Some(id) = last_transaction.filter(|id| before.last_transaction.as_ref() != Some(id))
+        {
+            let mut next = before.clone();
+            next.last_transaction = Some(id);
+            write_status(&api, &mut current, &before, &next).await?;
+        }
+        return Ok(Action::requeue(wait));
+    }
     let probe = match ctx.agent.connect(&target).await {
         Ok(capabilities) => Probe::Connected { capabilities },
         // The failure that started the backoff is already in the status; keep its reason.
@@ -117,7 +131,6 @@ async fn observe(device: &Device, ctx: &DeviceContext) -> Result<Action, Error> 
             message: err.message,
         },
     };
-    let interval = i64::try_from(ctx.drift_interval.as_secs()).unwrap_or(i64::MAX);
     let mut drift = None;
     let mut busy = false;
     if matches!(probe, Probe::Connected { .. }) && drift_due(&before, generation, now(), interval) {
@@ -129,7 +142,10 @@ async fn observe(device: &Device, ctx: &DeviceContext) -> Result<Action, Error> 
             None => busy = true,
         }
     }
-    let next = next_status(&before, &probe, drift.as_ref(), now(), generation);
+    let mut next = next_status(&before, &probe, drift.as_ref(), now(), generation);
+    if last_transaction.is_some() {
+        next.last_transaction = last_transaction;
+    }
     write_status(&api, &mut current, &before, &next).await?;
     let reference = current.object_ref(&());
     for note in transitions(&before, &next) {

@@ -3,6 +3,7 @@
 
 use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
 
 use ferrule_crds::condition::{set_condition, types};
 use ferrule_crds::oss::resource_pool::ResourcePoolStatus;
@@ -10,7 +11,6 @@ use ferrule_crds::{Condition, ConditionStatus, ResourceClaim, ResourcePool, Time
 use futures::StreamExt;
 use kube::api::{Patch, PatchParams};
 use kube::runtime::controller::{Action, Controller};
-use kube::runtime::reflector::ObjectRef;
 use kube::runtime::watcher;
 use kube::{Api, ResourceExt};
 
@@ -121,34 +121,45 @@ pub fn error_policy(pool: Arc<ResourcePool>, err: &Error, ctx: Arc<Context>) -> 
     Action::requeue(ctx.backoff.failed(&key))
 }
 
-/// Runs the ResourcePool controller until `shutdown` resolves.
+/// How often every pool's counts are brought up to date with the claims cache. Claims come and
+/// go in bursts; recounting from the cache on a tick keeps the counts current without one
+/// reconcile per claim (and without reading a cache that lags behind the claim's own event).
+pub const RECOUNT: Duration = Duration::from_secs(2);
+
+/// Runs the ResourcePool controller until `shutdown` resolves: pool spec changes are handled
+/// at once, claim changes on the next recount.
 pub async fn run(
     ctx: Arc<Context>,
     scope: Scope,
     shutdown: impl Future<Output = ()> + Send + Sync + 'static,
 ) {
-    let client = ctx.client.clone();
-    let config = watcher::Config::default();
-    Controller::new(scope.api::<ResourcePool>(client.clone()), config.clone())
-        .watches(
-            scope.api::<ResourceClaim>(client),
-            config,
-            |claim: ResourceClaim| {
-                let pool = ObjectRef::<ResourcePool>::new(&claim.spec.pool);
-                Some(match claim.namespace() {
-                    Some(ns) => pool.within(&ns),
-                    None => pool,
-                })
-            },
-        )
-        .graceful_shutdown_on(shutdown)
-        .run(reconcile, error_policy, ctx)
-        .for_each(|result| async move {
-            if let Err(err) = result {
-                tracing::debug!(error = %err, "pool reconcile");
+    let recount = {
+        let ctx = ctx.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(RECOUNT).await;
+                for pool in ctx.stores.pools.state() {
+                    if let Err(err) = update(&pool, &ctx).await {
+                        tracing::debug!(pool = %pool.name_any(), "pool recount: {err}");
+                    }
+                }
             }
         })
-        .await;
+    };
+    let client = ctx.client.clone();
+    Controller::new(
+        scope.api::<ResourcePool>(client),
+        watcher::Config::default(),
+    )
+    .graceful_shutdown_on(shutdown)
+    .run(reconcile, error_policy, ctx)
+    .for_each(|result| async move {
+        if let Err(err) = result {
+            tracing::debug!(error = %err, "pool reconcile");
+        }
+    })
+    .await;
+    recount.abort();
 }
 
 #[cfg(test)]

@@ -160,15 +160,26 @@ pub fn drift_due(
     now: Timestamp,
     interval_secs: i64,
 ) -> bool {
+    drift_due_in(current, generation, now, interval_secs).is_none()
+}
+
+/// How long until the next drift check of a connected device whose spec did not change;
+/// `None` when one is due now.
+pub fn drift_due_in(
+    current: &DeviceStatus,
+    generation: Option<i64>,
+    now: Timestamp,
+    interval_secs: i64,
+) -> Option<std::time::Duration> {
     if current.phase != Some(DevicePhase::Connected) || current.observed_generation != generation {
-        return true;
+        return None;
     }
-    match &current.drift {
-        None => true,
-        Some(drift) => {
-            (now.as_datetime() - drift.checked_at.as_datetime()).num_seconds() >= interval_secs
-        }
-    }
+    let elapsed =
+        (now.as_datetime() - current.drift.as_ref()?.checked_at.as_datetime()).num_seconds();
+    let left = interval_secs
+        .checked_sub(elapsed)
+        .filter(|left| *left > 0)?;
+    Some(std::time::Duration::from_secs(u64::try_from(left).ok()?))
 }
 
 /// The Events of a Device's transitions.

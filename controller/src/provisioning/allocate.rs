@@ -267,56 +267,30 @@ impl PoolRange {
     /// Cost is linear in the number of taken values below the answer, which stays small
     /// compared with a round trip to the API server.
     pub fn next_free(&self, taken: &BTreeSet<Allocation>) -> Option<Allocation> {
-        self.next_free_from(taken, 0)
-    }
-
-    /// The first free value at or after position `start` of the range (taken modulo the
-    /// number of positions), wrapping around to the lowest; `None` when the pool is exhausted.
-    pub fn next_free_from(&self, taken: &BTreeSet<Allocation>, start: u64) -> Option<Allocation> {
-        let positions = self.positions();
-        if positions == 0 {
-            return None;
-        }
-        let start = start % positions;
-        (start..positions)
-            .chain(0..start)
-            .filter_map(|i| self.value_at(i))
-            .find(|candidate| !taken.contains(candidate))
-    }
-
-    /// Positions of the range: VLAN ids, or subnets of the cidr including reserved ones.
-    pub fn positions(&self) -> u64 {
         match self {
-            Self::Vlan { from, to } => u64::from(to - from) + 1,
-            Self::Ipv4 {
-                cidr, subnet_len, ..
-            } => 1u64 << (subnet_len - cidr.prefix_len()),
-        }
-    }
-
-    /// The value at position `index`; `None` outside the range or when reserved.
-    fn value_at(&self, index: u64) -> Option<Allocation> {
-        match self {
-            Self::Vlan { from, to } => {
-                let id = u64::from(*from).checked_add(index)?;
-                (id <= u64::from(*to))
-                    .then(|| u16::try_from(id).ok().map(Allocation::Vlan))
-                    .flatten()
-            }
+            Self::Vlan { from, to } => (*from..=*to)
+                .map(Allocation::Vlan)
+                .find(|candidate| !taken.contains(candidate)),
             Self::Ipv4 {
                 cidr,
                 subnet_len,
                 reserved,
             } => {
                 let step = 1u64 << (32 - u32::from(*subnet_len));
-                let at =
-                    u64::from(u32::from(cidr.network())).checked_add(index.checked_mul(step)?)?;
-                if at >= u64::from(u32::from(cidr.network())) + cidr.size() {
-                    return None;
+                let start = u64::from(u32::from(cidr.network()));
+                let end = start + cidr.size();
+                let mut at = start;
+                while at < end {
+                    let addr = Ipv4Addr::from(u32::try_from(at).ok()?);
+                    let subnet = Ipv4Prefix::new(addr, *subnet_len).ok()?;
+                    let candidate = Allocation::Ipv4(subnet);
+                    if !taken.contains(&candidate) && !reserved.iter().any(|a| subnet.contains(*a))
+                    {
+                        return Some(candidate);
+                    }
+                    at += step;
                 }
-                let subnet =
-                    Ipv4Prefix::new(Ipv4Addr::from(u32::try_from(at).ok()?), *subnet_len).ok()?;
-                (!reserved.iter().any(|a| subnet.contains(*a))).then_some(Allocation::Ipv4(subnet))
+                None
             }
         }
     }
@@ -328,21 +302,6 @@ impl PoolRange {
             Self::Ipv4 { .. } => Ipv4Prefix::parse_network(value).ok().map(Allocation::Ipv4),
         }
     }
-}
-
-/// Where `key` (a subscription) looks next for a free value after losing `attempt` races,
-/// out of `positions`: a fixed pseudo-random position per key and attempt (FNV-1a), so that
-/// subscriptions allocating from one pool at the same time spread over the range instead of
-/// all trying the same lowest free values.
-pub fn spread_start(key: &str, attempt: usize, positions: u64) -> u64 {
-    const OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
-    const PRIME: u64 = 0x0000_0100_0000_01b3;
-    let mut hash = OFFSET;
-    for byte in key.bytes().chain((attempt as u64).to_le_bytes()) {
-        hash ^= u64::from(byte);
-        hash = hash.wrapping_mul(PRIME);
-    }
-    hash % positions.max(1)
 }
 
 #[cfg(test)]
@@ -429,32 +388,6 @@ mod tests {
         assert!(!vlans.admits(&Allocation::Vlan(201)));
     }
 
-    #[test]
-    fn ipv4_search_from_a_position_skips_reserved_subnets_and_wraps() {
-        let pool = PoolRange::ipv4("100.64.0.0/28", 30, &["100.64.0.9".parse().unwrap()]).unwrap();
-        assert_eq!(pool.positions(), 4);
-        let at = |s: &str| Allocation::Ipv4(Ipv4Prefix::parse_network(s).unwrap());
-        let none = BTreeSet::new();
-        assert_eq!(pool.next_free_from(&none, 1), Some(at("100.64.0.4/30")));
-        // Position 2 (100.64.0.8/30) holds a reserved address.
-        assert_eq!(pool.next_free_from(&none, 2), Some(at("100.64.0.12/30")));
-        let taken: BTreeSet<Allocation> = [at("100.64.0.12/30")].into();
-        assert_eq!(pool.next_free_from(&taken, 6), Some(at("100.64.0.0/30")));
-    }
-
-    #[test]
-    fn spread_starts_differ_between_subscriptions_and_stay_in_range() {
-        let starts: BTreeSet<u64> = (0..100)
-            .map(|i| spread_start(&format!("sub-{i:06}"), 1, 1024))
-            .collect();
-        assert!(starts.iter().all(|s| *s < 1024));
-        // A hash, not a constant: a hundred subscriptions land on many positions.
-        assert!(starts.len() > 90, "{}", starts.len());
-        assert_eq!(spread_start("a", 1, 1024), spread_start("a", 1, 1024));
-        assert_ne!(spread_start("a", 1, 1 << 40), spread_start("a", 2, 1 << 40));
-        assert_eq!(spread_start("a", 1, 0), 0);
-    }
-
     proptest! {
         /// Whatever is taken, the answer is free, inside the pool, and the lowest such value.
         #[test]
@@ -470,34 +403,6 @@ mod tests {
                     prop_assert!(pool.admits(&Allocation::Vlan(id)));
                     prop_assert!(!used.contains(&Allocation::Vlan(id)));
                     prop_assert!((from..id).all(|lower| used.contains(&Allocation::Vlan(lower))));
-                }
-                Some(other) => prop_assert!(false, "unexpected {other:?}"),
-                None => prop_assert_eq!(used.len() as u64, pool.capacity()),
-            }
-        }
-
-        /// From any start, the answer is free and admitted, the first such value at or after
-        /// the start (wrapping), and only an exhausted pool has none.
-        #[test]
-        fn next_free_from_wraps_around_to_the_first_free_value(
-            from in 1u16..4000, width in 0u16..60, picks in proptest::collection::vec(0u16..60, 0..60),
-            start in 0u64..200,
-        ) {
-            let to = (from + width).min(4094);
-            let pool = PoolRange::vlan(from, to).unwrap();
-            let used: BTreeSet<Allocation> =
-                picks.iter().map(|p| Allocation::Vlan(from + p % (to - from + 1))).collect();
-            let positions = pool.positions();
-            match pool.next_free_from(&used, start) {
-                Some(Allocation::Vlan(id)) => {
-                    prop_assert!(pool.admits(&Allocation::Vlan(id)));
-                    prop_assert!(!used.contains(&Allocation::Vlan(id)));
-                    let first = start % positions;
-                    let skipped = (u64::from(id - from) + positions - first) % positions;
-                    for k in 0..skipped {
-                        let lower = u16::try_from(u64::from(from) + (first + k) % positions).unwrap();
-                        prop_assert!(used.contains(&Allocation::Vlan(lower)));
-                    }
                 }
                 Some(other) => prop_assert!(false, "unexpected {other:?}"),
                 None => prop_assert_eq!(used.len() as u64, pool.capacity()),

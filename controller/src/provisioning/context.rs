@@ -13,6 +13,7 @@ use kube::runtime::events::{Event, EventType, Recorder, Reporter};
 
 use crate::metrics::Metrics;
 use crate::provisioning::stores::Stores;
+use crate::provisioning::subscription::ledger::ClaimLedger;
 use crate::provisioning::transactor::NetworkTransactor;
 use crate::render::Renderer;
 
@@ -35,6 +36,10 @@ pub struct Context {
     pub recorder: Recorder,
     /// Retry delays of failing objects.
     pub backoff: RetryBackoff,
+    /// The last transaction committed on each device, shared by the controllers.
+    pub last_transactions: Arc<LastTransactions>,
+    /// Values recently claimed by this process.
+    pub ledger: ClaimLedger,
 }
 
 impl fmt::Debug for Context {
@@ -68,7 +73,15 @@ impl Context {
             metrics,
             stores,
             backoff: RetryBackoff::default(),
+            last_transactions: Arc::default(),
+            ledger: ClaimLedger::default(),
         }
+    }
+
+    /// The same context sharing `last_transactions` with other controllers.
+    pub fn with_last_transactions(mut self, shared: Arc<LastTransactions>) -> Self {
+        self.last_transactions = shared;
+        self
     }
 
     /// Publishes an Event; a failure is logged, never fails the reconcile.
@@ -87,6 +100,27 @@ impl Context {
         if let Err(err) = self.recorder.publish(&event, reference).await {
             tracing::warn!(error = %err, reason = %note.reason, "could not publish Event");
         }
+    }
+}
+
+/// The last transaction committed on each device (`namespace/name` → id). The Subscription
+/// controller records commits here and the Device controller publishes them as
+/// `status.lastTransaction` on its next pass, so a busy device's status is not rewritten (and
+/// its controller not woken) on every commit.
+#[derive(Debug, Default)]
+pub struct LastTransactions(Mutex<HashMap<String, String>>);
+
+impl LastTransactions {
+    /// Records a commit on `device`.
+    pub fn record(&self, device: &str, transaction: &str) {
+        if let Ok(mut map) = self.0.lock() {
+            map.insert(device.to_owned(), transaction.to_owned());
+        }
+    }
+
+    /// The last commit recorded on `device`.
+    pub fn get(&self, device: &str) -> Option<String> {
+        self.0.lock().ok()?.get(device).cloned()
     }
 }
 

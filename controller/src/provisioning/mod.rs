@@ -9,6 +9,7 @@ pub mod context;
 pub mod netconf;
 pub mod order;
 pub mod patch;
+pub mod plan;
 pub mod reasons;
 pub mod start;
 pub mod stores;

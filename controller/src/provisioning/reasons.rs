@@ -63,6 +63,8 @@ pub const PROVISIONED: &str = "Provisioned";
 pub const SUSPENDED: &str = "Suspended";
 /// The subscription's configuration is being removed.
 pub const TERMINATING: &str = "Terminating";
+/// The subscription is annotated for a dry run: planned, not provisioned.
+pub const DRY_RUN: &str = "DryRun";
 /// Nothing has been tried yet.
 pub const PENDING: &str = "Pending";
 

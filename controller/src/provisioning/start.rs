@@ -21,8 +21,9 @@ use crate::metrics::Metrics;
 use crate::render::Renderer;
 use crate::southbound::client::{ManagerPolicy, SessionManager, SshConnector};
 
-use super::context::Context;
+use super::context::{Context, LastTransactions};
 use super::netconf::NetconfTransactor;
+use super::netconf::group::GroupCommit;
 use super::netconf::sessions::DeviceSessions;
 use super::order;
 use super::stores::{Scope, Stores};
@@ -60,14 +61,16 @@ pub struct Edge {
     pub agent: Arc<dyn DeviceAgent>,
 }
 
-/// The NETCONF-over-SSH edge, with credentials read through `client`.
+/// The NETCONF-over-SSH edge, with credentials read through `client`. Changes waiting for the
+/// same devices are committed together ([`GroupCommit`]).
 pub fn netconf_edge(client: Client, renderer: Arc<Renderer>, policy: ManagerPolicy) -> Edge {
     let sessions = Arc::new(DeviceSessions::new(
         client,
         SessionManager::new(SshConnector, policy),
     ));
+    let transactor = Arc::new(NetconfTransactor::new(renderer.clone(), sessions.clone()));
     Edge {
-        transactor: Arc::new(NetconfTransactor::new(renderer, sessions.clone())),
+        transactor: Arc::new(GroupCommit::new(transactor, renderer)),
         agent: Arc::new(NetconfAgent::new(sessions)),
     }
 }
@@ -134,15 +137,19 @@ pub async fn start(
             let _ = signal.wait_for(|stop| *stop).await;
         }
     };
+    let last_transactions = Arc::new(LastTransactions::default());
     let context = |name: &str| {
-        Arc::new(Context::new(
-            client.clone(),
-            renderer.clone(),
-            transactor.clone(),
-            metrics.clone(),
-            stores.clone(),
-            name,
-        ))
+        Arc::new(
+            Context::new(
+                client.clone(),
+                renderer.clone(),
+                transactor.clone(),
+                metrics.clone(),
+                stores.clone(),
+                name,
+            )
+            .with_last_transactions(last_transactions.clone()),
+        )
     };
     let subscriptions = context("ferrule-provisioning");
     let orders = context("ferrule-orders");

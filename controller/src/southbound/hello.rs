@@ -96,6 +96,36 @@ impl Capabilities {
         self.has(BASE_1_1)
     }
 
+    /// `:candidate`.
+    pub fn candidate(&self) -> bool {
+        self.has(CANDIDATE)
+    }
+
+    /// `:confirmed-commit` in either version.
+    pub fn confirmed_commit(&self) -> bool {
+        self.has(CONFIRMED_COMMIT_1_0) || self.has(CONFIRMED_COMMIT_1_1)
+    }
+
+    /// `:confirmed-commit:1.1`, which adds `<persist>`, `<persist-id>` and `<cancel-commit>`.
+    pub fn confirmed_commit_persist(&self) -> bool {
+        self.has(CONFIRMED_COMMIT_1_1)
+    }
+
+    /// `:validate` in either version.
+    pub fn validate(&self) -> bool {
+        self.has(VALIDATE_1_0) || self.has(VALIDATE_1_1)
+    }
+
+    /// `:writable-running`.
+    pub fn writable_running(&self) -> bool {
+        self.has(WRITABLE_RUNNING)
+    }
+
+    /// `:rollback-on-error`.
+    pub fn rollback_on_error(&self) -> bool {
+        self.has(ROLLBACK_ON_ERROR)
+    }
+
     /// Every announced YANG module.
     pub fn modules(&self) -> Vec<ModuleCapability> {
         self.0.iter().filter_map(|c| parse_module(c)).collect()

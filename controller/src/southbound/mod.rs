@@ -1,7 +1,8 @@
 //! Southbound: how Ferrule talks to network devices (NETCONF over SSH).
 //!
 //! The pure core turns bytes and XML into typed values with no sockets; [`client`] runs SSH
-//! sessions, the session manager and network transactions on top of it.
+//! sessions and the session manager on top of it, and [`transaction`] applies a set of
+//! per-device edits all or nothing.
 //!
 //! How the parts fit, from the wire up:
 //!
@@ -28,6 +29,7 @@
 // Tests report failures by panicking; library code is still checked by the non-test build.
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+pub mod bench;
 pub mod client;
 pub mod framing;
 pub mod hello;
@@ -35,5 +37,6 @@ pub mod message;
 pub mod reply;
 pub mod rpc;
 pub mod rpc_error;
+pub mod transaction;
 pub mod tree;
 pub mod xml;

@@ -2,11 +2,14 @@
 
 use std::fmt;
 
+use serde::{Deserialize, Serialize};
+
 use super::tree::{DataPath, PrefixMap};
 use super::xml::{self, Element, NETCONF_BASE_NS, XML_NS, escape_attr, escape_text};
 
 /// The layer an error comes from (`error-type`).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "String", into = "String")]
 pub enum ErrorType {
     /// Secure transport layer.
     Transport,
@@ -21,7 +24,8 @@ pub enum ErrorType {
 }
 
 /// The error condition (`error-tag`, RFC 6241 Appendix A).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "String", into = "String")]
 #[allow(missing_docs)] // The variants are the RFC tags, spelled out by `as_str`.
 pub enum ErrorTag {
     InUse,
@@ -49,7 +53,8 @@ pub enum ErrorTag {
 }
 
 /// `error-severity`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "String", into = "String")]
 pub enum ErrorSeverity {
     /// The operation failed.
     Error,
@@ -60,7 +65,8 @@ pub enum ErrorSeverity {
 }
 
 /// `error-message` with its language.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ErrorMessage {
     /// The message text, trimmed.
     pub text: String,
@@ -69,7 +75,8 @@ pub struct ErrorMessage {
 }
 
 /// `error-info`: the raw content plus the RFC 6241 fields extracted from it.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ErrorInfo {
     /// The content of `<error-info>` as self-contained XML (namespaces declared where used).
     pub xml: String,
@@ -84,8 +91,9 @@ pub struct ErrorInfo {
     pub bad_namespace: Option<String>,
 }
 
-/// One `<rpc-error>` of a reply.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One `<rpc-error>` of a reply. Serialised (camelCase) for transaction records and status.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct RpcError {
     /// `error-type`.
     pub error_type: ErrorType,
@@ -194,6 +202,26 @@ impl ErrorSeverity {
         }
     }
 }
+
+/// `From<String>` / `Into<String>` through `parse` / `as_str`, so that the enumerations are
+/// serialised as the RFC spelling.
+macro_rules! rfc_string_conversions {
+    ($($ty:ident),*) => {$(
+        impl From<String> for $ty {
+            fn from(s: String) -> Self {
+                Self::parse(&s)
+            }
+        }
+
+        impl From<$ty> for String {
+            fn from(value: $ty) -> String {
+                value.as_str().to_owned()
+            }
+        }
+    )*};
+}
+
+rfc_string_conversions!(ErrorType, ErrorTag, ErrorSeverity);
 
 // === impl RpcError ===
 
@@ -363,8 +391,28 @@ impl ErrorInfo {
 }
 
 /// Several errors of one reply, shown one after the other (`; `-separated).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
 pub struct RpcErrors(pub Vec<RpcError>);
+
+// === impl RpcErrors ===
+
+impl RpcErrors {
+    /// The first error that is not a warning (what a one-line summary shows), else the first.
+    pub fn first(&self) -> Option<&RpcError> {
+        self.0.iter().find(|e| !e.is_warning()).or(self.0.first())
+    }
+
+    /// Whether any error carries `tag`.
+    pub fn has_tag(&self, tag: &ErrorTag) -> bool {
+        self.0.iter().any(|e| e.error_tag == *tag)
+    }
+
+    /// The errors in reply order.
+    pub fn iter(&self) -> impl Iterator<Item = &RpcError> {
+        self.0.iter()
+    }
+}
 
 impl fmt::Display for RpcErrors {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -4,15 +4,10 @@
 // Each test binary uses a different subset of these helpers; failing loudly is the point.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
-use std::collections::HashMap;
-
-use ferrule::southbound::client::{
-    Credentials, DataReply, Datastore, DeviceSession, EditOptions, Filter, HostKeyPolicy,
-    SessionConfig,
-};
-use quick_xml::escape::escape;
-use quick_xml::events::Event;
-use quick_xml::reader::Reader;
+use ferrule::southbound::bench::PeerEnv;
+use ferrule::southbound::client::{DeviceSession, SessionConfig};
+use ferrule::southbound::rpc::{Datastore, EditConfig, Filter};
+use ferrule::southbound::xml::{Element, escape_text as escape};
 
 /// The variable naming the peers' `peer.env` files (comma separated).
 pub const PEER_ENV: &str = "FERRULE_NETCONF_PEER_ENV";
@@ -20,10 +15,8 @@ pub const PEER_ENV: &str = "FERRULE_NETCONF_PEER_ENV";
 /// One running peer, as described by its `peer.env`.
 #[derive(Debug, Clone)]
 pub struct Peer {
-    pub address: String,
+    pub env: PeerEnv,
     pub user: String,
-    pub password: String,
-    pub private_key: String,
     pub fingerprint: String,
 }
 
@@ -40,7 +33,14 @@ pub fn peers(n: usize) -> Option<Vec<Peer>> {
         .split(',')
         .map(str::trim)
         .filter(|p| !p.is_empty())
-        .map(load)
+        .map(|path| {
+            let env = PeerEnv::load(path.as_ref()).unwrap_or_else(|e| panic!("{path}: {e}"));
+            Peer {
+                user: env.user.clone(),
+                fingerprint: env.fingerprint.clone(),
+                env,
+            }
+        })
         .collect();
     if peers.len() < n {
         notice(&format!(
@@ -62,60 +62,22 @@ fn notice(text: &str) {
     let _ = writeln!(std::io::stderr(), "NOTICE: {text}");
 }
 
-fn load(path: &str) -> Peer {
-    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("reading {path}: {e}"));
-    let vars: HashMap<&str, &str> = text
-        .lines()
-        .filter_map(|l| l.split_once('='))
-        .map(|(k, v)| (k.trim(), v.trim()))
-        .collect();
-    let get = |k: &str| {
-        vars.get(k)
-            .unwrap_or_else(|| panic!("{path} has no {k}"))
-            .to_string()
-    };
-    let key_path = get("NETCONF_KEY");
-    Peer {
-        address: format!("{}:{}", get("NETCONF_HOST"), get("NETCONF_PORT")),
-        user: get("NETCONF_USER"),
-        password: get("NETCONF_PASSWORD"),
-        private_key: std::fs::read_to_string(&key_path)
-            .unwrap_or_else(|e| panic!("reading {key_path}: {e}")),
-        fingerprint: get("NETCONF_HOST_KEY_FINGERPRINT"),
-    }
-}
-
 impl Peer {
-    fn config(&self, credentials: Credentials) -> SessionConfig {
-        let policy = HostKeyPolicy::from_device(Some(&self.fingerprint), false).unwrap();
-        SessionConfig::new(&self.address, credentials, policy).unwrap()
-    }
-
     /// Password login, pinned host key.
     pub fn config_password(&self) -> SessionConfig {
-        self.config(Credentials::password(&self.user, &self.password))
+        self.env.config_password().unwrap()
     }
 
     /// Private-key login (key given as bytes, as from a Secret), pinned host key.
     pub fn config_key(&self) -> SessionConfig {
-        let mut data = std::collections::BTreeMap::new();
-        data.insert("username".to_string(), self.user.clone().into_bytes());
-        data.insert(
-            "privateKey".to_string(),
-            self.private_key.clone().into_bytes(),
-        );
-        self.config(Credentials::from_secret_data(&data).unwrap())
+        self.env.config_key().unwrap()
     }
 
     /// Drops uncommitted changes and removes the named interfaces from running if present.
     pub async fn cleanup(&self, s: &mut impl DeviceSession, names: &[&str]) {
         s.discard_changes().await.unwrap();
-        let filter = Filter::Subtree(IF_FILTER.into());
-        let data = s
-            .get_config(Datastore::Running, Some(&filter))
+        let present: Vec<String> = running_interfaces(s)
             .await
-            .unwrap();
-        let present: Vec<String> = interfaces_in(&data)
             .into_iter()
             .map(|(n, _)| n)
             .filter(|n| names.contains(&n.as_str()))
@@ -123,34 +85,38 @@ impl Peer {
         if present.is_empty() {
             return;
         }
-        let entries: String = present
-            .iter()
-            .map(|n| {
-                format!(
-                    r#"<interface nc:operation="delete"><name>{}</name></interface>"#,
-                    escape(n.as_str())
-                )
-            })
-            .collect();
-        let xml = format!(
-            r#"<interfaces xmlns="urn:ietf:params:xml:ns:yang:ietf-interfaces">{entries}</interfaces>"#
-        );
-        s.edit_config(Datastore::Candidate, &xml, EditOptions::default())
-            .await
-            .unwrap();
+        let names: Vec<&str> = present.iter().map(String::as_str).collect();
+        s.edit_config(candidate(delete_xml(&names))).await.unwrap();
         s.commit().await.unwrap();
     }
 }
 
-const IF_FILTER: &str = r#"<interfaces xmlns="urn:ietf:params:xml:ns:yang:ietf-interfaces"/>"#;
+const IF_NS: &str = "urn:ietf:params:xml:ns:yang:ietf-interfaces";
+
+/// An edit-config of candidate with the server's defaults.
+pub fn candidate(config: String) -> EditConfig {
+    EditConfig {
+        target: Datastore::Candidate,
+        config,
+        default_operation: None,
+        test_option: None,
+        error_option: None,
+    }
+}
 
 /// `(name, description)` of the interfaces in running.
 pub async fn running_interfaces(s: &mut impl DeviceSession) -> Vec<(String, Option<String>)> {
+    let filter = Filter::Subtree(format!(r#"<interfaces xmlns="{IF_NS}"/>"#));
     let data = s
-        .get_config(Datastore::Running, Some(&Filter::Subtree(IF_FILTER.into())))
+        .get_config(Datastore::Running, Some(filter))
         .await
         .unwrap();
     interfaces_in(&data)
+}
+
+/// Whether running holds an interface called `name`.
+pub async fn has_interface(s: &mut impl DeviceSession, name: &str) -> bool {
+    running_interfaces(s).await.iter().any(|(n, _)| n == name)
 }
 
 /// Serialises the tests that touch a peer's datastores.
@@ -170,51 +136,44 @@ pub fn interface_xml(name: &str, description: &str, enabled: &str, ipv4: Option<
         })
         .unwrap_or_default();
     format!(
-        r#"<interfaces xmlns="urn:ietf:params:xml:ns:yang:ietf-interfaces"><interface><name>{}</name><description>{}</description><type xmlns:ianaift="urn:ietf:params:xml:ns:yang:iana-if-type">ianaift:ethernetCsmacd</type><enabled>{}</enabled>{ip}</interface></interfaces>"#,
+        r#"<interfaces xmlns="{IF_NS}"><interface><name>{}</name><description>{}</description><type xmlns:ianaift="urn:ietf:params:xml:ns:yang:iana-if-type">ianaift:ethernetCsmacd</type><enabled>{}</enabled>{ip}</interface></interfaces>"#,
         escape(name),
         escape(description),
         escape(enabled)
     )
 }
 
-/// `(name, description)` of every interface in a data reply.
-pub fn interfaces_in(data: &DataReply) -> Vec<(String, Option<String>)> {
-    let mut reader = Reader::from_str(data.document());
-    let mut path: Vec<String> = Vec::new();
-    let mut text = String::new();
-    let mut out = Vec::new();
-    let mut current: Option<(String, Option<String>)> = None;
-    loop {
-        match reader.read_event().unwrap() {
-            Event::Start(e) => {
-                let name = String::from_utf8_lossy(e.local_name().as_ref()).into_owned();
-                if name == "interface" {
-                    current = Some((String::new(), None));
-                }
-                path.push(name);
-                text.clear();
-            }
-            Event::End(_) => {
-                let name = path.pop().unwrap_or_default();
-                let parent = path.last().map(String::as_str);
-                match (name.as_str(), parent, current.as_mut()) {
-                    ("name", Some("interface"), Some(c)) => c.0 = text.trim().to_string(),
-                    ("description", Some("interface"), Some(c)) => {
-                        c.1 = Some(text.trim().to_string())
-                    }
-                    ("interface", _, _) => out.extend(current.take()),
-                    _ => {}
-                }
-                text.clear();
-            }
-            Event::Text(t) => text.push_str(&t.decode().unwrap()),
-            Event::GeneralRef(r) => {
-                let name = r.decode().unwrap();
-                text.push_str(quick_xml::escape::resolve_predefined_entity(&name).unwrap_or("?"));
-            }
-            Event::Eof => break,
-            _ => {}
-        }
-    }
-    out
+/// Deletes the named interfaces (each must exist).
+pub fn delete_xml(names: &[&str]) -> String {
+    let entries: String = names
+        .iter()
+        .map(|n| {
+            format!(
+                r#"<interface nc:operation="delete"><name>{}</name></interface>"#,
+                escape(n)
+            )
+        })
+        .collect();
+    format!(
+        r#"<interfaces xmlns="{IF_NS}" xmlns:nc="urn:ietf:params:xml:ns:netconf:base:1.0">{entries}</interfaces>"#
+    )
+}
+
+/// `(name, description)` of every interface in the content of a `<data>` reply.
+pub fn interfaces_in(data: &[Element]) -> Vec<(String, Option<String>)> {
+    data.iter()
+        .filter(|e| e.is(IF_NS, "interfaces"))
+        .flat_map(|e| e.children.iter())
+        .filter(|e| e.is(IF_NS, "interface"))
+        .map(|e| {
+            (
+                e.child_text(IF_NS, "name")
+                    .unwrap_or_default()
+                    .trim()
+                    .to_owned(),
+                e.child_text(IF_NS, "description")
+                    .map(|d| d.trim().to_owned()),
+            )
+        })
+        .collect()
 }

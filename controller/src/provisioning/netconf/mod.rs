@@ -5,6 +5,7 @@
 //! devices never wait for each other in a cycle; a lease also makes this process the only
 //! writer of the device while the transaction runs.
 
+pub mod group;
 pub mod plan;
 pub mod sessions;
 
@@ -17,9 +18,13 @@ use crate::provisioning::transactor::{
     ChangeSet, Committed, DevicePlan, DeviceRpcError, NetworkPlan, NetworkTransactor, PlanError,
     TransactError,
 };
+use crate::render::Datastore as ProfileDatastore;
 use crate::render::Renderer;
-use crate::southbound::client::transaction::{self, DeviceEdit, Transaction, TransactionError};
-use crate::southbound::client::{ClientError, Connector, EditOptions, ErrorOption, RpcErrors};
+use crate::southbound::client::{ClientError, Connector};
+use crate::southbound::rpc_error::RpcErrors;
+use crate::southbound::transaction::{
+    self, CommitMode, DeviceEdit, NoJournal, Transaction, TransactionError,
+};
 
 use plan::{ProfileSchema, plan_device};
 use sessions::DeviceSessions;
@@ -59,32 +64,22 @@ impl<C: Connector> NetconfTransactor<C> {
         self
     }
 
-    fn schema(&self, device: &str, profile: &str) -> Result<ProfileSchema, PlanError> {
-        let profile = self
-            .renderer
-            .profiles()
-            .get(profile)
-            .ok_or_else(|| PlanError {
-                device: device.to_owned(),
-                message: format!("unknown device profile {profile}"),
-            })?;
-        ProfileSchema::of(profile).map_err(|message| PlanError {
-            device: device.to_owned(),
-            message,
-        })
-    }
-
     fn edit(&self, plan: &DevicePlan) -> DeviceEdit {
         let profile = self.renderer.profiles().get(&plan.target.profile);
-        let rollback = profile.is_some_and(|p| p.rollback_on_error());
+        // Running-only devices need a compensating edit, which plans do not carry yet: the
+        // transaction refuses them with a clear error rather than risking a partial change.
+        let mode = match profile.map(|p| p.datastore()) {
+            Some(ProfileDatastore::Running) => CommitMode::Running,
+            _ => CommitMode::Candidate {
+                validate: profile.is_some_and(|p| p.validate()),
+                lock_running: false,
+            },
+        };
         DeviceEdit {
             device: plan.target.name.clone(),
-            config: plan.edit.clone().unwrap_or_default(),
-            options: EditOptions {
-                error_option: rollback.then_some(ErrorOption::RollbackOnError),
-                ..Default::default()
-            },
-            validate: profile.is_some_and(|p| p.validate()),
+            mode,
+            edit: plan.edit.clone().unwrap_or_default(),
+            compensation: None,
         }
     }
 
@@ -108,7 +103,7 @@ impl<C: Connector> NetconfTransactor<C> {
             edits: pushed.iter().map(|d| self.edit(d)).collect(),
         };
         let mut sessions: Vec<_> = leases.iter_mut().collect();
-        transaction::apply(&tx, &mut sessions)
+        transaction::apply(&tx, &mut sessions, &mut NoJournal)
             .await
             .map_err(transaction_error)?;
         Ok(Committed {
@@ -118,23 +113,37 @@ impl<C: Connector> NetconfTransactor<C> {
     }
 }
 
+/// Plans a change set with the keyed lists of each device's profile in `renderer`. Pure: this
+/// is what [`NetconfTransactor::plan`] does, and what `ferrule plan` shows.
+pub fn plan_changes(renderer: &Renderer, changes: &ChangeSet) -> Result<NetworkPlan, PlanError> {
+    let devices = changes
+        .changes
+        .iter()
+        .map(|change| {
+            let device = &change.target.name;
+            let error = |message: String| PlanError {
+                device: device.clone(),
+                message,
+            };
+            let profile = renderer
+                .profiles()
+                .get(&change.target.profile)
+                .ok_or_else(|| {
+                    error(format!("unknown device profile {}", change.target.profile))
+                })?;
+            let ps = ProfileSchema::of(profile).map_err(error)?;
+            plan_device(change, &ps).map_err(error)
+        })
+        .collect::<Result<_, _>>()?;
+    Ok(NetworkPlan {
+        owner: changes.owner.clone(),
+        devices,
+    })
+}
+
 impl<C: Connector> NetworkTransactor for NetconfTransactor<C> {
     fn plan(&self, changes: &ChangeSet) -> Result<NetworkPlan, PlanError> {
-        let devices = changes
-            .changes
-            .iter()
-            .map(|change| {
-                let ps = self.schema(&change.target.name, &change.target.profile)?;
-                plan_device(change, &ps).map_err(|message| PlanError {
-                    device: change.target.name.clone(),
-                    message,
-                })
-            })
-            .collect::<Result<_, _>>()?;
-        Ok(NetworkPlan {
-            owner: changes.owner.clone(),
-            devices,
-        })
+        plan_changes(&self.renderer, changes)
     }
 
     fn apply<'a>(
@@ -148,15 +157,15 @@ impl<C: Connector> NetworkTransactor for NetconfTransactor<C> {
 /// The device's errors, verbatim.
 pub fn rpc_errors(errors: &RpcErrors) -> Vec<DeviceRpcError> {
     errors
-        .errors
+        .0
         .iter()
         .filter(|e| !e.is_warning())
         .map(|e| DeviceRpcError {
-            error_type: e.error_type.clone(),
-            tag: e.tag.clone(),
-            path: e.path.clone(),
-            message: e.message.clone(),
-            app_tag: e.app_tag.clone(),
+            error_type: e.error_type.as_str().to_owned(),
+            tag: e.error_tag.as_str().to_owned(),
+            path: e.error_path.clone(),
+            message: e.error_message.as_ref().map(|m| m.text.clone()),
+            app_tag: e.error_app_tag.clone(),
         })
         .collect()
 }
@@ -168,7 +177,7 @@ fn transaction_error(err: TransactionError) -> TransactError {
             phase,
             source,
             ..
-        } => match source {
+        } => match &**source {
             ClientError::Rpc { errors, .. } if !source.is_transient() => TransactError::Rejected {
                 device: device.clone(),
                 phase: phase.to_string(),
@@ -192,8 +201,10 @@ fn transaction_error(err: TransactionError) -> TransactError {
 
 fn transaction_id(err: &TransactionError) -> String {
     match err {
-        TransactionError::RolledBack { id, .. }
+        TransactionError::Invalid { id, .. }
+        | TransactionError::RolledBack { id, .. }
+        | TransactionError::Journal { id, .. }
         | TransactionError::ConfirmIncomplete { id, .. }
-        | TransactionError::Mismatched { id, .. } => id.clone(),
+        | TransactionError::Session { id, .. } => id.clone(),
     }
 }

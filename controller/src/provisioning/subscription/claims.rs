@@ -6,18 +6,20 @@
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
+use std::time::Instant;
 
 use ferrule_crds::oss::resource_claim::ResourceClaimSpec;
 use ferrule_crds::{ResourceClaim, Subscription, claim_name};
 use kube::api::{DeleteParams, ListParams, ObjectMeta, PostParams};
 use kube::{Api, Resource, ResourceExt};
 
-use crate::provisioning::allocate::{Allocation, spread_start};
+use crate::provisioning::allocate::Allocation;
 use crate::provisioning::context::FIELD_MANAGER;
 
 use super::allocation::{
     AllocationError, Choice, Held, Need, SUBSCRIPTION_LABEL, choose, held_claims, kind_name, taken,
 };
+use super::ledger::ClaimLedger;
 
 /// Most claim creations lost to other subscriptions within one reconcile; beyond it the
 /// reconcile is retried with a fresh view of the claims.
@@ -76,6 +78,7 @@ pub async fn acquire(
     pools: &[Arc<ferrule_crds::ResourcePool>],
     held: &[Held],
     cached_claims: &[Arc<ResourceClaim>],
+    ledger: &ClaimLedger,
 ) -> Result<Claimed, ClaimError> {
     match choose(need, pools, held)? {
         Choice::Nothing => Ok(Claimed {
@@ -104,11 +107,19 @@ pub async fn acquire(
         },
         Choice::Next(serving) => {
             let mut conflicts = 0;
+            let ns = sub.namespace().unwrap_or_default();
             for pool in &serving {
+                let key = format!("{ns}/{}", pool.name);
                 let mut taken: BTreeSet<Allocation> = taken(pool, cached_claims);
-                let mut start = 0;
-                while let Some(value) = pool.range.next_free_from(&taken, start) {
-                    match create(api, sub, &pool.name, &value).await? {
+                while let Some(value) = ledger.reserve(&key, &pool.range, &taken, Instant::now()) {
+                    let created = match create(api, sub, &pool.name, &value).await {
+                        Ok(created) => created,
+                        Err(err) => {
+                            ledger.forget(&key, &value);
+                            return Err(err.into());
+                        }
+                    };
+                    match created {
                         Ok(held) => {
                             return Ok(Claimed {
                                 value: Some(value),
@@ -124,13 +135,6 @@ pub async fn acquire(
                                     count: conflicts,
                                 });
                             }
-                            // Others allocate from this pool right now, and they all start
-                            // from the lowest free value of a cache that lags behind: go on
-                            // from a position of this subscription's own instead of racing
-                            // them value by value (a thousand subscriptions started at once
-                            // would otherwise cost a quadratic number of failed creates).
-                            start =
-                                spread_start(&sub.name_any(), conflicts, pool.range.positions());
                         }
                     }
                 }
@@ -200,8 +204,14 @@ async fn create(
 }
 
 /// Deletes claims of the subscription; already deleted ones are fine.
-pub async fn release(api: &Api<ResourceClaim>, claims: &[&Held]) -> Result<(), kube::Error> {
+pub async fn release(
+    api: &Api<ResourceClaim>,
+    claims: &[&Held],
+    ledger: &ClaimLedger,
+    namespace: &str,
+) -> Result<(), kube::Error> {
     for held in claims {
+        ledger.forget_text(&format!("{namespace}/{}", held.pool), &held.value);
         match api.delete(&held.claim, &DeleteParams::default()).await {
             Ok(_) => {}
             Err(kube::Error::Api(status)) if status.is_not_found() => {}

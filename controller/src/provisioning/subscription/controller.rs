@@ -5,21 +5,16 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use ferrule_crds::bss::subscription::{
-    Allocations, DesiredState, DeviceConfig, SubscriptionStatus,
-};
+use ferrule_crds::bss::subscription::{Allocations, DeviceConfig};
 use ferrule_crds::oss::resource_pool::PoolType;
 use ferrule_crds::{Customer, Device, Product, ResourceClaim, ResourcePool, Subscription};
 use futures::StreamExt;
-use kube::api::{Patch, PatchParams};
 use kube::runtime::controller::{Action, Controller};
 use kube::runtime::{finalizer, watcher};
-use kube::{Api, Resource, ResourceExt};
-use serde_json::json;
+use kube::{Api, ResourceExt};
 
 use crate::metrics::ControllerLabel;
-use crate::provisioning::context::{Context, FIELD_MANAGER, Note, now};
-use crate::provisioning::patch::status_patch;
+use crate::provisioning::context::Context;
 use crate::provisioning::reasons::Remedy;
 use crate::provisioning::stores::Scope;
 use crate::provisioning::transactor::{Committed, NetworkPlan, TransactError};
@@ -27,12 +22,15 @@ use crate::provisioning::transactor::{Committed, NetworkPlan, TransactError};
 use super::allocation::{Need, pinned_subnet, pinned_vlan, releasable};
 use super::applied::{self, APPLIED_ANNOTATION};
 use super::claims::{self, Claimed};
+use super::cleanup::cleanup;
 use super::dereference::{Dereferenced, change_set, in_maintenance};
+use super::dry_run;
 use super::error::Error;
 use super::render::{self, Values};
-use super::status::{Outcome, StatusInput, next_status, transitions};
+use super::status::Outcome;
 use super::triggers;
 use super::validate::validate;
+use super::writer::{StatusWriter, publish_transitions, report_gone};
 
 /// The finalizer that keeps a deleted Subscription until its configuration is removed.
 pub const FINALIZER: &str = "provisioning.ferrule.dev/cleanup";
@@ -107,72 +105,6 @@ fn key(sub: &Subscription) -> String {
     format!("{}/{}", sub.namespace().unwrap_or_default(), sub.name_any())
 }
 
-// === impl StatusWriter ===
-
-/// Keeps the latest version of the subscription and patches its status and annotation.
-struct StatusWriter {
-    api: Api<Subscription>,
-    current: Subscription,
-}
-
-impl StatusWriter {
-    fn status(&self) -> SubscriptionStatus {
-        self.current.status.clone().unwrap_or_default()
-    }
-
-    fn params() -> PatchParams {
-        PatchParams {
-            field_manager: Some(FIELD_MANAGER.to_owned()),
-            ..Default::default()
-        }
-    }
-
-    async fn write(
-        &mut self,
-        outcome: &Outcome,
-        allocations: Option<Allocations>,
-        devices: Option<Vec<DeviceConfig>>,
-    ) -> Result<(), kube::Error> {
-        let old = self.status();
-        let input = StatusInput {
-            generation: self.current.metadata.generation,
-            suspended: self.current.spec.state == DesiredState::Suspended,
-            now: now(),
-            allocations,
-            devices,
-        };
-        let new = next_status(&old, outcome, input);
-        let (Ok(old_json), Ok(new_json)) = (serde_json::to_value(&old), serde_json::to_value(&new))
-        else {
-            return Ok(());
-        };
-        let Some(patch) = status_patch(
-            self.current.resource_version().as_deref(),
-            &old_json,
-            &new_json,
-        ) else {
-            return Ok(());
-        };
-        let name = self.current.name_any();
-        self.current = self
-            .api
-            .patch_status(&name, &Self::params(), &Patch::Merge(&patch))
-            .await?;
-        Ok(())
-    }
-
-    async fn record_applied(&mut self, plan: &NetworkPlan) -> Result<(), kube::Error> {
-        let value = applied::encode(&plan.devices);
-        let patch = json!({"metadata": {"annotations": {APPLIED_ANNOTATION: value}}});
-        let name = self.current.name_any();
-        self.current = self
-            .api
-            .patch(&name, &Self::params(), &Patch::Merge(&patch))
-            .await?;
-        Ok(())
-    }
-}
-
 // === apply ===
 
 /// A converged pipeline.
@@ -210,6 +142,11 @@ async fn apply(sub: &Subscription, ctx: &Context) -> Result<Action, Error> {
         current: fresh,
     };
     let before = writer.status();
+    if dry_run::requested(&writer.current) {
+        let action = dry_run::dry_run(ctx, &mut writer).await;
+        publish_transitions(ctx, &writer.current, &before).await;
+        return action;
+    }
     let result = provision(ctx, &mut writer).await;
     let outcome = match &result {
         Ok(done) => {
@@ -252,14 +189,6 @@ fn failure_outcome(error: &Error) -> Outcome {
     }
 }
 
-async fn publish_transitions(ctx: &Context, sub: &Subscription, before: &SubscriptionStatus) {
-    let after = sub.status.clone().unwrap_or_default();
-    let reference = sub.object_ref(&());
-    for note in transitions(before, &after) {
-        ctx.publish(&reference, &note).await;
-    }
-}
-
 /// The pipeline: dereference → validate → allocate → render → plan → transact.
 async fn provision(ctx: &Context, writer: &mut StatusWriter) -> Result<Converged, Failed> {
     let sub = writer.current.clone();
@@ -288,6 +217,7 @@ async fn provision(ctx: &Context, writer: &mut StatusWriter) -> Result<Converged
         &deref.pools,
         &held,
         &deref.claims,
+        &ctx.ledger,
     )
     .await?;
     let ipv4 = claims::acquire(
@@ -297,6 +227,7 @@ async fn provision(ctx: &Context, writer: &mut StatusWriter) -> Result<Converged
         &deref.pools,
         &held,
         &deref.claims,
+        &ctx.ledger,
     )
     .await;
     let vlan_id = match vlan.value {
@@ -357,7 +288,7 @@ async fn provision(ctx: &Context, writer: &mut StatusWriter) -> Result<Converged
         .filter_map(|c: &Claimed| c.held.as_ref())
         .collect();
     let unused = releasable(&held, &kept);
-    claims::release(&claims_api, &unused)
+    claims::release(&claims_api, &unused, &ctx.ledger, &intent.namespace)
         .await
         .map_err(|e| failed(e.into()))?;
 
@@ -418,108 +349,17 @@ async fn push(
     };
     ctx.metrics.transaction("committed");
     writer.record_applied(plan).await?;
-    record_device_transactions(ctx, plan, &committed).await;
+    record_device_transactions(ctx, plan, &committed);
     Ok(Some(committed))
 }
 
-/// `status.lastTransaction` of every device the transaction changed (best effort: it is
-/// informational and the Device controller owns the rest of that status).
-async fn record_device_transactions(ctx: &Context, plan: &NetworkPlan, committed: &Committed) {
+/// Records the commit for the devices' `status.lastTransaction` (published by the Device
+/// controller).
+fn record_device_transactions(ctx: &Context, plan: &NetworkPlan, committed: &Committed) {
     for device in plan.pushed() {
-        let api: Api<Device> = Api::namespaced(ctx.client.clone(), &device.target.namespace);
-        let patch = json!({"status": {"lastTransaction": committed.transaction}});
-        let params = StatusWriter::params();
-        if let Err(err) = api
-            .patch_status(&device.target.name, &params, &Patch::Merge(&patch))
-            .await
-        {
-            tracing::debug!(device = %device.target.name, error = %err, "could not record lastTransaction");
-        }
+        ctx.last_transactions
+            .record(&device.target.key(), &committed.transaction);
     }
-}
-
-async fn report_gone(ctx: &Context, sub: &Subscription, gone: &[String]) {
-    for device in gone {
-        let note = Note {
-            warning: true,
-            reason: "DeviceGone".into(),
-            message: format!(
-                "Device {device} no longer exists; the configuration this subscription had there was not removed"
-            ),
-            action: "Deprovision",
-        };
-        ctx.publish(&sub.object_ref(&()), &note).await;
-    }
-}
-
-// === cleanup ===
-
-async fn cleanup(sub: &Subscription, ctx: &Context) -> Result<Action, Error> {
-    let ns = sub.namespace().unwrap_or_default();
-    let api: Api<Subscription> = Api::namespaced(ctx.client.clone(), &ns);
-    let Some(fresh) = api.get_opt(&sub.name_any()).await? else {
-        return Ok(Action::await_change());
-    };
-    let mut writer = StatusWriter {
-        api,
-        current: fresh,
-    };
-    let before = writer.status();
-    let result = remove(ctx, &mut writer).await;
-    if let Err(err) = &result
-        && err.is_reportable()
-    {
-        let message = format!("removing configuration: {err}");
-        writer
-            .write(&Outcome::Terminating { message }, None, None)
-            .await?;
-    }
-    publish_transitions(ctx, &writer.current, &before).await;
-    result?;
-    let claims_api: Api<ResourceClaim> = Api::namespaced(ctx.client.clone(), &ns);
-    let held = claims::own_claims(&claims_api, &writer.current).await?;
-    claims::release(&claims_api, &held.iter().collect::<Vec<_>>()).await?;
-    Ok(Action::await_change())
-}
-
-/// Removes exactly the subscription's entries from every device it has configuration on.
-async fn remove(ctx: &Context, writer: &mut StatusWriter) -> Result<(), Error> {
-    let sub = writer.current.clone();
-    let previous = applied::previous(&sub);
-    if previous.is_empty() {
-        return Ok(());
-    }
-    let deref = Dereferenced::read(&sub, &ctx.stores);
-    let (changes, gone) = change_set(&sub, Vec::new(), &previous, &deref);
-    report_gone(ctx, &sub, &gone).await;
-    let plan = ctx.transactor.plan(&changes)?;
-    if let Some(device) = in_maintenance(plan.pushed().map(|d| d.target.name.as_str()), &deref) {
-        return Err(Error::Maintenance(device));
-    }
-    if !plan.is_noop() {
-        let names: Vec<&str> = plan.pushed().map(|d| d.target.name.as_str()).collect();
-        let message = format!("removing configuration from {}", names.join(", "));
-        writer
-            .write(&Outcome::Terminating { message }, None, None)
-            .await?;
-        let started = Instant::now();
-        let result = ctx.transactor.apply(&plan).await;
-        ctx.metrics
-            .transaction_duration
-            .observe(started.elapsed().as_secs_f64());
-        ctx.metrics.transaction(if result.is_ok() {
-            "committed"
-        } else {
-            "failed"
-        });
-        result?;
-    }
-    // Recorded before the finalizer goes, so a retry does not remove anything twice.
-    let message = "configuration removed".to_owned();
-    writer
-        .write(&Outcome::Terminating { message }, None, Some(Vec::new()))
-        .await?;
-    Ok(())
 }
 
 // === run ===
@@ -546,11 +386,18 @@ pub async fn run(
         }
     };
     let queue = spawn_queue_gauge(ctx.clone());
-    let s1 = subs.clone();
-    let s2 = subs.clone();
-    let s3 = subs.clone();
-    let s4 = subs.clone();
-    let s5 = subs.clone();
+    let (s1, s2, s3, s4, s5) = (
+        subs.clone(),
+        subs.clone(),
+        subs.clone(),
+        subs.clone(),
+        subs.clone(),
+    );
+    let (p1, p2, p3) = (
+        triggers::Fingerprints::default(),
+        triggers::Fingerprints::default(),
+        triggers::Fingerprints::default(),
+    );
     Controller::new(scope.api::<Subscription>(client.clone()), config.clone())
         .watches(
             scope.api::<Device>(client.clone()),
@@ -560,17 +407,36 @@ pub async fn run(
         .watches(
             scope.api::<Product>(client.clone()),
             config.clone(),
-            move |p: Product| triggers::for_product(&p, &s1.state()),
+            move |p: Product| {
+                let (key, print) = triggers::fingerprint(&p, "");
+                if !p1.changed(key, print) {
+                    return Vec::new();
+                }
+                triggers::for_product(&p, &s1.state())
+            },
         )
         .watches(
             scope.api::<Customer>(client.clone()),
             config.clone(),
-            move |c: Customer| triggers::for_customer(&c, &s2.state()),
+            move |c: Customer| {
+                let (key, print) = triggers::customer_fingerprint(&c);
+                if !p2.changed(key, print) {
+                    return Vec::new();
+                }
+                triggers::for_customer(&c, &s2.state())
+            },
         )
         .watches(
             scope.api::<ResourcePool>(client.clone()),
             config.clone(),
-            move |p: ResourcePool| triggers::for_pool(&p, &s3.state()),
+            move |p: ResourcePool| {
+                // Status (allocated/free) changes with every claim; only the spec matters.
+                let (key, print) = triggers::fingerprint(&p, "");
+                if !p3.changed(key, print) {
+                    return Vec::new();
+                }
+                triggers::for_pool(&p, &s3.state())
+            },
         )
         .watches(
             scope.api::<ResourceClaim>(client.clone()),

@@ -11,10 +11,14 @@
 pub mod allocation;
 pub mod applied;
 pub mod claims;
+mod cleanup;
 pub mod controller;
 pub mod dereference;
+pub mod dry_run;
 pub mod error;
+pub mod ledger;
 pub mod render;
 pub mod status;
 pub mod triggers;
 pub mod validate;
+mod writer;

@@ -195,7 +195,9 @@ pub fn transitions(old: &SubscriptionStatus, new: &SubscriptionStatus) -> Vec<No
         _ => (after.reason.as_str(), "Provision"),
     };
     vec![Note {
-        warning: !converged && after.reason != reasons::TERMINATING,
+        warning: !converged
+            && after.reason != reasons::TERMINATING
+            && after.reason != reasons::DRY_RUN,
         reason: reason.to_owned(),
         message: after.message.clone(),
         action,

@@ -126,19 +126,38 @@ impl Fingerprints {
     }
 }
 
-/// The fingerprint of a Device: its spec generation and UID (a recreated device is new).
-pub fn device_fingerprint(device: &Device) -> (String, String) {
+/// The fingerprint of an object: its kind, UID (a recreated object is new), spec generation
+/// and `extra` (status fields that matter to subscriptions).
+pub fn fingerprint<K: kube::Resource<DynamicType = ()>>(obj: &K, extra: &str) -> (String, String) {
+    let meta = obj.meta();
     let key = format!(
-        "{}/{}",
-        device.namespace().unwrap_or_default(),
-        device.name_any()
+        "{}/{}/{}",
+        K::kind(&()),
+        meta.namespace.clone().unwrap_or_default(),
+        meta.name.clone().unwrap_or_default()
     );
     let print = format!(
-        "{}:{}",
-        device.uid().unwrap_or_default(),
-        device.metadata.generation.unwrap_or_default()
+        "{}:{}:{extra}",
+        meta.uid.clone().unwrap_or_default(),
+        meta.generation.unwrap_or_default()
     );
     (key, print)
+}
+
+/// The fingerprint of a Device: its spec (its status changes on every check).
+pub fn device_fingerprint(device: &Device) -> (String, String) {
+    fingerprint(device, "")
+}
+
+/// The fingerprint of a Customer: its spec and phase (Closed matters; balances do not).
+pub fn customer_fingerprint(customer: &Customer) -> (String, String) {
+    let phase = customer
+        .status
+        .as_ref()
+        .and_then(|s| s.phase)
+        .map(|p| format!("{p:?}"))
+        .unwrap_or_default();
+    fingerprint(customer, &phase)
 }
 
 #[cfg(test)]
@@ -240,5 +259,14 @@ mod tests {
         changed.metadata.generation = Some(2);
         let (_, print) = device_fingerprint(&changed);
         assert!(prints.changed(key, print));
+        let customer = mk_customer("ana", None);
+        let closed = mk_customer(
+            "ana",
+            Some(ferrule_crds::bss::customer::CustomerPhase::Closed),
+        );
+        let (key, print) = customer_fingerprint(&customer);
+        assert!(prints.changed(key.clone(), print.clone()));
+        assert!(!prints.changed(key.clone(), print));
+        assert!(prints.changed(key, customer_fingerprint(&closed).1));
     }
 }

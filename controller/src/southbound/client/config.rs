@@ -23,7 +23,8 @@ pub struct SessionOptions {
     pub keepalive_interval: Option<Duration>,
     /// Unanswered keepalives after which the connection is considered dead.
     pub keepalive_max: usize,
-    /// Largest reply accepted, in bytes (after de-framing).
+    /// Largest message accepted from the device, in bytes (after de-framing); it also bounds
+    /// the XML parser's input.
     pub max_reply_bytes: usize,
     /// Minimum time between sending our `<hello>` and sending the first request. Some servers
     /// (netconfd/yuma123) leave a request unanswered when it arrives in the same read as the
@@ -40,7 +41,7 @@ impl Default for SessionOptions {
             rpc_timeout: Duration::from_secs(60),
             keepalive_interval: Some(Duration::from_secs(30)),
             keepalive_max: 3,
-            max_reply_bytes: 64 * 1024 * 1024,
+            max_reply_bytes: crate::southbound::framing::DEFAULT_MAX_MESSAGE_SIZE,
             hello_pause: Duration::from_millis(50),
             offer_base_1_1: true,
         }

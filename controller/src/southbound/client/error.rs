@@ -1,92 +1,13 @@
 //! Errors of the NETCONF client: what went wrong, with enough detail for an operator to act,
 //! and whether trying again later can help.
 
-use std::fmt;
 use std::time::Duration;
 
 use super::credentials::CredentialsError;
-use super::framing::FramingError;
-
-/// One `<rpc-error>` exactly as the device reported it (RFC 6241 §4.3). The fields are kept
-/// verbatim so they can be shown to users unchanged.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct RpcError {
-    /// `error-type`: transport, rpc, protocol or application.
-    pub error_type: String,
-    /// `error-tag`, e.g. `invalid-value`, `lock-denied`, `data-missing`.
-    pub tag: String,
-    /// `error-severity`: error or warning.
-    pub severity: String,
-    /// `error-app-tag`, a device- or model-specific tag.
-    pub app_tag: Option<String>,
-    /// `error-path`: the XPath of the offending node, with the device's prefixes.
-    pub path: Option<String>,
-    /// `error-message`: human-readable text.
-    pub message: Option<String>,
-    /// `error-info`: the raw XML content of the element (e.g. `<session-id>` of a lock
-    /// holder, `<bad-element>`), trimmed.
-    pub info: Option<String>,
-}
-
-impl RpcError {
-    /// Whether this is a warning rather than an error (the operation still succeeded).
-    pub fn is_warning(&self) -> bool {
-        self.severity == "warning"
-    }
-}
-
-impl fmt::Display for RpcError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} error {}", self.error_type, self.tag)?;
-        if let Some(path) = &self.path {
-            write!(f, " at {path}")?;
-        }
-        if let Some(message) = &self.message {
-            write!(f, ": {message}")?;
-        }
-        if let Some(app_tag) = &self.app_tag {
-            write!(f, " (app-tag {app_tag})")?;
-        }
-        if let Some(info) = &self.info {
-            write!(f, " [info: {info}]")?;
-        }
-        Ok(())
-    }
-}
-
-/// The `<rpc-error>` elements of one failed reply (at least one has severity error).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RpcErrors {
-    /// The operation that failed, e.g. `edit-config`.
-    pub operation: String,
-    /// Every `<rpc-error>` of the reply, in document order (warnings included).
-    pub errors: Vec<RpcError>,
-}
-
-impl RpcErrors {
-    /// The first error with severity error (what a one-line summary shows).
-    pub fn first(&self) -> Option<&RpcError> {
-        self.errors
-            .iter()
-            .find(|e| !e.is_warning())
-            .or(self.errors.first())
-    }
-
-    /// Whether any error carries the given `error-tag`.
-    pub fn has_tag(&self, tag: &str) -> bool {
-        self.errors.iter().any(|e| e.tag == tag)
-    }
-}
-
-impl fmt::Display for RpcErrors {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "device rejected {}", self.operation)?;
-        for (i, e) in self.errors.iter().enumerate() {
-            write!(f, "{} {e}", if i == 0 { ":" } else { ";" })?;
-        }
-        Ok(())
-    }
-}
+use crate::southbound::framing::FramingError;
+use crate::southbound::message::MessageError;
+use crate::southbound::rpc::RpcBuildError;
+use crate::southbound::rpc_error::{ErrorTag, RpcErrors};
 
 /// Everything that can fail in a NETCONF session.
 #[derive(Debug, thiserror::Error)]
@@ -173,6 +94,14 @@ pub enum ClientError {
         /// What was wrong with it.
         reason: String,
     },
+    /// The device's `<hello>` could not be parsed.
+    #[error("NETCONF hello from {address} unusable: {source}")]
+    BadHello {
+        /// `host:port` of the device.
+        address: String,
+        /// The parse error.
+        source: MessageError,
+    },
     /// The byte stream broke the framing rules or a message exceeded the size limit; the
     /// session has been dropped.
     #[error("NETCONF framing error from {address}: {source}")]
@@ -182,9 +111,19 @@ pub enum ClientError {
         /// The framing error.
         source: FramingError,
     },
-    /// A reply was not a well-formed `<rpc-reply>`; the session has been dropped.
-    #[error("malformed reply from {address}: {reason}")]
-    MalformedReply {
+    /// A message from the device was not acceptable XML or not a NETCONF message; the session
+    /// has been dropped.
+    #[error("malformed message from {address}: {source}")]
+    MalformedMessage {
+        /// `host:port` of the device.
+        address: String,
+        /// The parse error.
+        source: MessageError,
+    },
+    /// A reply did not fit the request (wrong message-id, `<data>` missing); the session has
+    /// been dropped.
+    #[error("unexpected reply from {address}: {reason}")]
+    UnexpectedReply {
         /// `host:port` of the device.
         address: String,
         /// What was wrong with it.
@@ -219,16 +158,24 @@ pub enum ClientError {
         /// The operation that needs it.
         operation: String,
     },
-    /// The configuration payload handed to edit-config is not well-formed XML; fix the
-    /// template that rendered it.
-    #[error("configuration payload is not well-formed XML: {0}")]
-    BadPayload(String),
+    /// The request could not be built: a payload (rendered configuration, filter) is not
+    /// acceptable XML or a value cannot be carried; fix the template or the intent. Nothing
+    /// was sent.
+    #[error("cannot build the {operation} request: {source}")]
+    Build {
+        /// The NETCONF operation.
+        operation: &'static str,
+        /// What is wrong with it.
+        source: RpcBuildError,
+    },
     /// The device answered with `<rpc-error>`; the fields are kept verbatim.
-    #[error("{address}: {errors}")]
+    #[error("{address} rejected {operation}: {errors}")]
     Rpc {
         /// `host:port` of the device.
         address: String,
-        /// The errors as reported.
+        /// The NETCONF operation, e.g. `edit-config`.
+        operation: &'static str,
+        /// The errors as reported (warnings left out).
         errors: RpcErrors,
     },
 }
@@ -244,11 +191,15 @@ impl ClientError {
             | Self::Closed { .. }
             | Self::RpcTimeout { .. }
             | Self::Framing { .. }
-            | Self::MalformedReply { .. } => true,
-            Self::Rpc { errors, .. } => errors.errors.iter().any(|e| {
+            | Self::MalformedMessage { .. }
+            | Self::UnexpectedReply { .. } => true,
+            Self::Rpc { errors, .. } => errors.iter().any(|e| {
                 matches!(
-                    e.tag.as_str(),
-                    "lock-denied" | "in-use" | "resource-denied" | "too-big"
+                    e.error_tag,
+                    ErrorTag::LockDenied
+                        | ErrorTag::InUse
+                        | ErrorTag::ResourceDenied
+                        | ErrorTag::TooBig
                 )
             }),
             Self::InvalidConfig(_)
@@ -258,8 +209,9 @@ impl ClientError {
             | Self::AuthRejected { .. }
             | Self::SubsystemRefused { .. }
             | Self::Hello { .. }
+            | Self::BadHello { .. }
             | Self::MissingCapability { .. }
-            | Self::BadPayload(_) => false,
+            | Self::Build { .. } => false,
         }
     }
 
@@ -275,7 +227,7 @@ impl ClientError {
     pub fn breaks_session(&self) -> bool {
         !matches!(
             self,
-            Self::Rpc { .. } | Self::MissingCapability { .. } | Self::BadPayload(_)
+            Self::Rpc { .. } | Self::MissingCapability { .. } | Self::Build { .. }
         )
     }
 }
@@ -283,39 +235,41 @@ impl ClientError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::southbound::reply::RpcReply;
+    use crate::southbound::xml::XmlLimits;
 
-    fn invalid_value() -> RpcError {
-        RpcError {
-            error_type: "protocol".into(),
-            tag: "invalid-value".into(),
-            severity: "error".into(),
-            app_tag: Some("data-invalid".into()),
-            path: Some("/nc:rpc/if:interfaces/if:interface[if:name='x']/if:enabled".into()),
-            message: Some("invalid value".into()),
-            info: Some("<bad-value>maybe</bad-value>".into()),
+    fn netconfd(fixture: &[u8]) -> RpcErrors {
+        match RpcReply::parse(fixture, &XmlLimits::default())
+            .unwrap()
+            .into_result()
+        {
+            Err(errors) => errors,
+            Ok(reply) => panic!("not an error: {reply:?}"),
+        }
+    }
+
+    fn rejected(errors: RpcErrors) -> ClientError {
+        ClientError::Rpc {
+            address: "127.0.0.1:830".into(),
+            operation: "edit-config",
+            errors,
         }
     }
 
     #[test]
-    fn display_keeps_every_field() {
-        let errors = RpcErrors {
-            operation: "edit-config".into(),
-            errors: vec![invalid_value()],
-        };
-        let text = ClientError::Rpc {
-            address: "127.0.0.1:830".into(),
-            errors,
-        }
+    fn display_keeps_the_device_fields() {
+        let text = rejected(netconfd(include_bytes!(
+            "../testdata/netconfd-invalid-value.xml"
+        )))
         .to_string();
         for part in [
             "127.0.0.1:830",
             "edit-config",
             "protocol",
             "invalid-value",
-            "if:interface[if:name='x']/if:enabled",
+            "if:interface[if:name='ge-0/0/2']/if:enabled",
             "invalid value",
             "data-invalid",
-            "<bad-value>maybe</bad-value>",
         ] {
             assert!(text.contains(part), "{part} missing from {text}");
         }
@@ -323,32 +277,14 @@ mod tests {
 
     #[test]
     fn lock_denied_is_transient_but_invalid_value_is_not() {
-        let mut lock = invalid_value();
-        lock.tag = "lock-denied".into();
-        let err = |e: RpcError| ClientError::Rpc {
-            address: String::new(),
-            errors: RpcErrors {
-                operation: "lock".into(),
-                errors: vec![e],
-            },
-        };
-        assert!(err(lock).is_transient());
-        assert!(!err(invalid_value()).is_transient());
-        assert!(!err(invalid_value()).breaks_session());
-    }
-
-    #[test]
-    fn first_prefers_errors_over_warnings() {
-        let mut warning = invalid_value();
-        warning.severity = "warning".into();
-        warning.tag = "w".into();
-        let errors = RpcErrors {
-            operation: "commit".into(),
-            errors: vec![warning, invalid_value()],
-        };
-        assert_eq!(
-            errors.first().map(|e| e.tag.as_str()),
-            Some("invalid-value")
-        );
+        let lock = rejected(netconfd(include_bytes!(
+            "../testdata/netconfd-lock-denied.xml"
+        )));
+        assert!(lock.is_transient());
+        let invalid = rejected(netconfd(include_bytes!(
+            "../testdata/netconfd-invalid-value.xml"
+        )));
+        assert!(!invalid.is_transient());
+        assert!(!invalid.breaks_session());
     }
 }

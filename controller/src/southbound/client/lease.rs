@@ -1,17 +1,16 @@
 //! A lease: exclusive use of one device's pooled session, returned to the pool on drop.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use tokio::sync::OwnedMutexGuard;
 
-use super::capabilities::{BaseVersion, Capabilities};
 use super::device_session::DeviceSession;
 use super::error::ClientError;
 use super::manager::Slot;
-use super::reply::{DataReply, ParsedReply};
-use super::request::{Datastore, EditOptions, Filter};
-
-static NO_CAPABILITIES: Capabilities = Capabilities::new(Vec::new());
+use crate::southbound::framing::Framing;
+use crate::southbound::hello::Capabilities;
+use crate::southbound::reply::RpcReply;
+use crate::southbound::rpc::Rpc;
 
 /// Exclusive use of a device's session. While it lives, every other lease of the same device
 /// waits. It is itself a [`DeviceSession`]; a session that broke during the lease (timeout,
@@ -19,11 +18,16 @@ static NO_CAPABILITIES: Capabilities = Capabilities::new(Vec::new());
 #[derive(Debug)]
 pub struct SessionLease<S: DeviceSession> {
     guard: OwnedMutexGuard<Slot<S>>,
+    /// Returned while no session is open (after [`SessionLease::invalidate`]).
+    no_capabilities: Capabilities,
 }
 
 impl<S: DeviceSession> SessionLease<S> {
     pub(crate) fn new(guard: OwnedMutexGuard<Slot<S>>) -> Self {
-        Self { guard }
+        Self {
+            guard,
+            no_capabilities: Capabilities::default(),
+        }
     }
 
     /// The device key this lease is for.
@@ -39,21 +43,14 @@ impl<S: DeviceSession> SessionLease<S> {
         }
     }
 
-    fn closed(&self) -> ClientError {
-        ClientError::Closed {
-            address: self.address().to_string(),
-            reason: "the pooled session was dropped".into(),
-        }
+    fn session(&self) -> Option<&S> {
+        self.guard.open.as_ref().map(|o| &o.session)
     }
 }
 
 impl<S: DeviceSession> Drop for SessionLease<S> {
     fn drop(&mut self) {
-        let unusable = self
-            .guard
-            .open
-            .as_ref()
-            .is_some_and(|o| !o.session.is_usable());
+        let unusable = self.session().is_some_and(|s| !s.is_usable());
         if unusable {
             // Dropping the session tears down its connection and frees the connection slot.
             self.guard.open = None;
@@ -63,118 +60,53 @@ impl<S: DeviceSession> Drop for SessionLease<S> {
     }
 }
 
-/// Delegates to the leased session, or fails with [`ClientError::Closed`] after
-/// [`SessionLease::invalidate`].
-macro_rules! delegate {
-    ($self:ident, $s:ident => $call:expr) => {
-        match $self.guard.open.as_mut() {
-            Some(open) => {
-                let $s = &mut open.session;
-                $call.await
-            }
-            None => Err($self.closed()),
-        }
-    };
-}
-
 impl<S: DeviceSession> DeviceSession for SessionLease<S> {
     fn address(&self) -> &str {
-        self.guard
-            .open
-            .as_ref()
-            .map_or(self.guard.device.as_str(), |o| o.session.address())
+        self.session()
+            .map_or(self.guard.device.as_str(), |s| s.address())
     }
 
     fn session_id(&self) -> u32 {
-        self.guard
-            .open
-            .as_ref()
-            .map_or(0, |o| o.session.session_id())
+        self.session().map_or(0, |s| s.session_id())
     }
 
     fn capabilities(&self) -> &Capabilities {
-        self.guard
-            .open
-            .as_ref()
-            .map_or(&NO_CAPABILITIES, |o| o.session.capabilities())
+        self.session()
+            .map_or(&self.no_capabilities, |s| s.capabilities())
     }
 
-    fn base_version(&self) -> BaseVersion {
-        self.guard
-            .open
-            .as_ref()
-            .map_or(BaseVersion::V1_0, |o| o.session.base_version())
+    fn framing(&self) -> Framing {
+        self.session()
+            .map_or(Framing::EndOfMessage, |s| s.framing())
     }
 
     fn is_usable(&self) -> bool {
-        self.guard
-            .open
-            .as_ref()
-            .is_some_and(|o| o.session.is_usable())
+        self.session().is_some_and(|s| s.is_usable())
     }
 
-    async fn rpc(&mut self, operation: &str) -> Result<ParsedReply, ClientError> {
-        delegate!(self, s => s.rpc(operation))
+    async fn rpc(&mut self, rpc: &Rpc) -> Result<RpcReply, ClientError> {
+        match self.guard.open.as_mut() {
+            Some(open) => open.session.rpc(rpc).await,
+            None => Err(closed(&self.guard.device)),
+        }
+    }
+
+    /// Without a session the answer is [`ClientError::Closed`], not a missing capability.
+    async fn request(&mut self, rpc: Rpc) -> Result<RpcReply, ClientError> {
+        match self.guard.open.as_mut() {
+            Some(open) => open.session.request(rpc).await,
+            None => Err(closed(&self.guard.device)),
+        }
     }
 
     async fn close(&mut self) {
         self.invalidate().await;
     }
+}
 
-    async fn get_config(
-        &mut self,
-        source: Datastore,
-        filter: Option<&Filter>,
-    ) -> Result<DataReply, ClientError> {
-        delegate!(self, s => s.get_config(source, filter))
-    }
-
-    async fn get(&mut self, filter: Option<&Filter>) -> Result<DataReply, ClientError> {
-        delegate!(self, s => s.get(filter))
-    }
-
-    async fn edit_config(
-        &mut self,
-        target: Datastore,
-        config: &str,
-        options: EditOptions,
-    ) -> Result<(), ClientError> {
-        delegate!(self, s => s.edit_config(target, config, options))
-    }
-
-    async fn lock(&mut self, target: Datastore) -> Result<(), ClientError> {
-        delegate!(self, s => s.lock(target))
-    }
-
-    async fn unlock(&mut self, target: Datastore) -> Result<(), ClientError> {
-        delegate!(self, s => s.unlock(target))
-    }
-
-    async fn commit(&mut self) -> Result<(), ClientError> {
-        delegate!(self, s => s.commit())
-    }
-
-    async fn commit_confirmed(
-        &mut self,
-        timeout: Duration,
-        persist: Option<&str>,
-    ) -> Result<(), ClientError> {
-        delegate!(self, s => s.commit_confirmed(timeout, persist))
-    }
-
-    async fn confirm_commit(&mut self, persist_id: Option<&str>) -> Result<(), ClientError> {
-        delegate!(self, s => s.confirm_commit(persist_id))
-    }
-
-    async fn cancel_commit(&mut self, persist_id: Option<&str>) -> Result<(), ClientError> {
-        delegate!(self, s => s.cancel_commit(persist_id))
-    }
-
-    async fn discard_changes(&mut self) -> Result<(), ClientError> {
-        delegate!(self, s => s.discard_changes())
-    }
-
-    async fn validate(&mut self, source: Datastore) -> Result<(), ClientError> {
-        delegate!(self, s => s.validate(source))
+fn closed(device: &str) -> ClientError {
+    ClientError::Closed {
+        address: device.to_owned(),
+        reason: "the pooled session was dropped".into(),
     }
 }

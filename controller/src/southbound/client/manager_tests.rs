@@ -5,10 +5,12 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use super::*;
-use crate::southbound::client::capabilities::{BaseVersion, Capabilities};
 use crate::southbound::client::credentials::Credentials;
 use crate::southbound::client::hostkey::HostKeyPolicy;
-use crate::southbound::client::reply::ParsedReply;
+use crate::southbound::framing::Framing;
+use crate::southbound::hello::{CANDIDATE, Capabilities};
+use crate::southbound::reply::RpcReply;
+use crate::southbound::rpc::Rpc;
 
 #[derive(Debug, Default)]
 struct Shared {
@@ -41,20 +43,20 @@ impl DeviceSession for FakeSession {
     fn capabilities(&self) -> &Capabilities {
         &self.caps
     }
-    fn base_version(&self) -> BaseVersion {
-        BaseVersion::V1_1
+    fn framing(&self) -> Framing {
+        Framing::Chunked
     }
     fn is_usable(&self) -> bool {
         self.usable.load(Ordering::SeqCst)
     }
-    async fn rpc(&mut self, _operation: &str) -> Result<ParsedReply, ClientError> {
+    async fn rpc(&mut self, _rpc: &Rpc) -> Result<RpcReply, ClientError> {
         let now = self.shared.active.fetch_add(1, Ordering::SeqCst) + 1;
         self.shared.max_active.fetch_max(now, Ordering::SeqCst);
         tokio::time::sleep(Duration::from_millis(3)).await;
         self.shared.active.fetch_sub(1, Ordering::SeqCst);
-        Ok(ParsedReply {
+        Ok(RpcReply {
             ok: true,
-            ..ParsedReply::default()
+            ..RpcReply::default()
         })
     }
     async fn close(&mut self) {
@@ -97,9 +99,7 @@ impl Connector for FakeConnector {
             shared: shared.clone(),
             usable,
             address: config.address(),
-            caps: Capabilities::new(vec![
-                crate::southbound::client::capabilities::CANDIDATE.to_string(),
-            ]),
+            caps: Capabilities::new([CANDIDATE]),
         })
     }
 }

@@ -3,15 +3,19 @@
 
 use std::time::{Duration, Instant};
 
-use super::capabilities::{BaseVersion, Capabilities};
+use bytes::BytesMut;
+
 use super::config::SessionConfig;
 use super::device_session::DeviceSession;
-use super::error::{ClientError, RpcErrors};
-use super::framing::{self, FrameDecoder, Framing};
+use super::error::ClientError;
 use super::hostkey::HostKeyFingerprint;
-use super::reply::{self, Incoming, ParsedReply};
-use super::request;
 use super::transport::SshChannel;
+use crate::southbound::framing::{self, FrameDecoder, Framing};
+use crate::southbound::hello::{self, BASE_1_0, Capabilities, ServerHello};
+use crate::southbound::message::{ServerMessage, parse_server_message};
+use crate::southbound::reply::RpcReply;
+use crate::southbound::rpc::{MessageIds, Rpc};
+use crate::southbound::xml::XmlLimits;
 
 /// Upper bound on waiting for `<close-session/>` to be answered when closing.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
@@ -20,19 +24,28 @@ const CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
 #[derive(Debug)]
 pub struct NetconfSession {
     ssh: SshChannel,
-    decoder: FrameDecoder,
+    reader: Reader,
     address: String,
-    rpc_timeout: std::time::Duration,
-    hello_pause: std::time::Duration,
+    rpc_timeout: Duration,
+    hello_pause: Duration,
     hello_sent: Instant,
     first_request_sent: bool,
     capabilities: Capabilities,
     session_id: u32,
-    version: BaseVersion,
-    next_message_id: u64,
+    message_ids: MessageIds,
     /// Set once the byte stream can no longer be trusted (timeout, framing error, closed).
     broken: bool,
 }
+
+/// The receiving side: the framing decoder, its buffer and the XML limits for what it yields.
+#[derive(Debug)]
+struct Reader {
+    decoder: FrameDecoder,
+    buffer: BytesMut,
+    limits: XmlLimits,
+}
+
+// === impl NetconfSession ===
 
 impl NetconfSession {
     /// Opens a session: SSH connect, host key check, authentication, `netconf` subsystem,
@@ -52,48 +65,60 @@ impl NetconfSession {
         let address = config.address();
         let opts = &config.options;
         let mut ssh = SshChannel::open(config).await?;
-        let hello = request::hello(opts.offer_base_1_1);
-        ssh.send(&framing::encode(Framing::EndOfMessage, hello.as_bytes()))
-            .await?;
+        let offered = if opts.offer_base_1_1 {
+            Capabilities::client_default()
+        } else {
+            Capabilities::new([BASE_1_0])
+        };
+        let hello = hello::client_hello(&offered).map_err(|source| ClientError::Build {
+            operation: "hello",
+            source,
+        })?;
+        send(&mut ssh, Framing::EndOfMessage, &hello, &address).await?;
         let hello_sent = Instant::now();
 
-        let mut decoder = FrameDecoder::new(Framing::EndOfMessage, opts.max_reply_bytes);
-        let text = read_message(&mut ssh, &mut decoder, &address).await?;
-        let server = reply::parse_hello(&text).map_err(|reason| ClientError::Hello {
-            address: address.clone(),
-            reason,
+        let mut reader = Reader {
+            decoder: FrameDecoder::new(opts.max_reply_bytes),
+            buffer: BytesMut::new(),
+            limits: XmlLimits {
+                max_bytes: opts.max_reply_bytes,
+                ..XmlLimits::default()
+            },
+        };
+        let message = reader.next(&mut ssh, &address).await?;
+        let server = ServerHello::parse(&message, &reader.limits).map_err(|source| {
+            ClientError::BadHello {
+                address: address.clone(),
+                source,
+            }
         })?;
-        let capabilities = Capabilities::new(server.capabilities);
-        let version =
-            capabilities
-                .negotiate(opts.offer_base_1_1)
-                .ok_or_else(|| ClientError::Hello {
-                    address: address.clone(),
-                    reason: "no common base version (the device announces neither \
-                             base:1.0 nor an offered base:1.1)"
-                        .into(),
-                })?;
-        if version == BaseVersion::V1_1 {
-            decoder.set_framing(Framing::Chunked);
+        let framing = Framing::negotiate(offered.iter(), server.capabilities.iter());
+        if framing == Framing::EndOfMessage && !server.capabilities.has(BASE_1_0) {
+            return Err(ClientError::Hello {
+                address,
+                reason: "no common base version (the device announces neither base:1.0 nor an \
+                         offered base:1.1)"
+                    .into(),
+            });
         }
+        reader.decoder.set_framing(framing);
         tracing::debug!(
             %address,
             session_id = server.session_id,
-            ?version,
+            ?framing,
             "NETCONF session established"
         );
         Ok(Self {
             ssh,
-            decoder,
+            reader,
             address,
             rpc_timeout: opts.rpc_timeout,
             hello_pause: opts.hello_pause,
             hello_sent,
             first_request_sent: false,
-            capabilities,
+            capabilities: server.capabilities,
             session_id: server.session_id,
-            version,
-            next_message_id: 1,
+            message_ids: MessageIds::new(),
             broken: false,
         })
     }
@@ -104,7 +129,12 @@ impl NetconfSession {
     }
 
     /// One request and its reply, without the per-RPC timeout.
-    async fn exchange(&mut self, operation: &str) -> Result<ParsedReply, ClientError> {
+    async fn exchange(&mut self, rpc: &Rpc) -> Result<RpcReply, ClientError> {
+        let id = self.message_ids.next_id();
+        let message = rpc.to_xml(&id).map_err(|source| ClientError::Build {
+            operation: rpc.name(),
+            source,
+        })?;
         if !self.first_request_sent {
             // See `SessionOptions::hello_pause`.
             let elapsed = self.hello_sent.elapsed();
@@ -113,33 +143,38 @@ impl NetconfSession {
             }
             self.first_request_sent = true;
         }
-        let id = self.next_message_id;
-        self.next_message_id += 1;
-        let message = request::envelope(id, operation);
-        let framing = self.decoder.framing();
-        self.ssh
-            .send(&framing::encode(framing, message.as_bytes()))
-            .await?;
+        let framing = self.reader.decoder.framing();
+        send(&mut self.ssh, framing, &message, &self.address).await?;
         loop {
-            let text = read_message(&mut self.ssh, &mut self.decoder, &self.address).await?;
-            let malformed = |reason: String| ClientError::MalformedReply {
-                address: self.address.clone(),
-                reason,
-            };
-            match reply::parse_incoming(&text).map_err(malformed)? {
-                Incoming::Notification => {
+            let bytes = self.reader.next(&mut self.ssh, &self.address).await?;
+            let parsed = parse_server_message(&bytes, &self.reader.limits).map_err(|source| {
+                ClientError::MalformedMessage {
+                    address: self.address.clone(),
+                    source,
+                }
+            })?;
+            match parsed {
+                ServerMessage::Notification(_) => {
                     tracing::debug!(address = %self.address, "skipping a notification");
                 }
-                Incoming::Reply(reply) => {
-                    let expected = id.to_string();
-                    return match &reply.message_id {
-                        Some(got) if *got != expected => Err(malformed(format!(
-                            "reply carries message-id {got}, expected {expected}"
-                        ))),
-                        _ => Ok(reply),
-                    };
+                ServerMessage::Hello(_) => {
+                    return Err(self.unexpected("a second <hello> instead of a reply".into()));
+                }
+                ServerMessage::Reply(reply) if reply.answers(&id) => return Ok(reply),
+                ServerMessage::Reply(reply) => {
+                    return Err(self.unexpected(format!(
+                        "reply carries message-id {:?}, expected {id}",
+                        reply.message_id.unwrap_or_default()
+                    )));
                 }
             }
+        }
+    }
+
+    fn unexpected(&self, reason: String) -> ClientError {
+        ClientError::UnexpectedReply {
+            address: self.address.clone(),
+            reason,
         }
     }
 }
@@ -157,27 +192,27 @@ impl DeviceSession for NetconfSession {
         &self.capabilities
     }
 
-    fn base_version(&self) -> BaseVersion {
-        self.version
+    fn framing(&self) -> Framing {
+        self.reader.decoder.framing()
     }
 
     fn is_usable(&self) -> bool {
         !self.broken && !self.ssh.is_closed()
     }
 
-    async fn rpc(&mut self, operation: &str) -> Result<ParsedReply, ClientError> {
+    async fn rpc(&mut self, rpc: &Rpc) -> Result<RpcReply, ClientError> {
         if !self.is_usable() {
             return Err(ClientError::Closed {
                 address: self.address.clone(),
                 reason: "the session is no longer usable".into(),
             });
         }
-        let name = operation_name(operation);
-        let result = match tokio::time::timeout(self.rpc_timeout, self.exchange(operation)).await {
+        let operation = rpc.name();
+        let result = match tokio::time::timeout(self.rpc_timeout, self.exchange(rpc)).await {
             Ok(result) => result,
             Err(_) => Err(ClientError::RpcTimeout {
                 address: self.address.clone(),
-                operation: name.clone(),
+                operation: operation.to_owned(),
                 after: self.rpc_timeout,
             }),
         };
@@ -190,26 +225,20 @@ impl DeviceSession for NetconfSession {
                 return Err(err);
             }
         };
-        for warning in reply.errors.iter().filter(|e| e.is_warning()) {
-            tracing::info!(address = %self.address, operation = %name, %warning, "device warning");
+        for warning in reply.warnings() {
+            tracing::info!(address = %self.address, operation, %warning, "device warning");
         }
-        if reply.failed() {
-            return Err(ClientError::Rpc {
-                address: self.address.clone(),
-                errors: RpcErrors {
-                    operation: name,
-                    errors: reply.errors,
-                },
-            });
-        }
-        Ok(reply)
+        reply.into_result().map_err(|errors| ClientError::Rpc {
+            address: self.address.clone(),
+            operation,
+            errors,
+        })
     }
 
     async fn close(&mut self) {
         if self.is_usable() {
-            let message = request::close_session();
-            let bounded = tokio::time::timeout(CLOSE_TIMEOUT, self.exchange(&message)).await;
-            if let Ok(Err(e)) = bounded {
+            let bounded = tokio::time::timeout(CLOSE_TIMEOUT, self.exchange(&Rpc::CloseSession));
+            if let Ok(Err(e)) = bounded.await {
                 tracing::debug!(address = %self.address, error = %e, "close-session failed");
             }
         }
@@ -218,59 +247,49 @@ impl DeviceSession for NetconfSession {
     }
 }
 
-/// Reads until one whole message is decoded.
-async fn read_message(
+/// Frames and sends one message.
+async fn send(
     ssh: &mut SshChannel,
-    decoder: &mut FrameDecoder,
+    framing: Framing,
+    message: &str,
     address: &str,
-) -> Result<String, ClientError> {
-    let framing_err = |source| ClientError::Framing {
-        address: address.to_string(),
-        source,
-    };
-    loop {
-        if let Some(message) = decoder.next_message().map_err(framing_err)? {
-            return String::from_utf8(message).map_err(|_| ClientError::MalformedReply {
-                address: address.to_string(),
-                reason: "message is not UTF-8".into(),
-            });
+) -> Result<(), ClientError> {
+    let mut out = BytesMut::with_capacity(message.len() + 16);
+    framing::encode(framing, message.as_bytes(), &mut out).map_err(|source| {
+        ClientError::Framing {
+            address: address.to_owned(),
+            source,
         }
-        match ssh.recv().await {
-            Some(bytes) => decoder.push(&bytes).map_err(framing_err)?,
-            None => {
-                return Err(ClientError::Closed {
-                    address: address.to_string(),
-                    reason: "the device closed the channel".into(),
-                });
+    })?;
+    ssh.send(&out).await
+}
+
+// === impl Reader ===
+
+impl Reader {
+    /// Reads until one whole message is decoded.
+    async fn next(
+        &mut self,
+        ssh: &mut SshChannel,
+        address: &str,
+    ) -> Result<bytes::Bytes, ClientError> {
+        let framing_err = |source| ClientError::Framing {
+            address: address.to_owned(),
+            source,
+        };
+        loop {
+            if let Some(message) = self.decoder.decode(&mut self.buffer).map_err(framing_err)? {
+                return Ok(message);
+            }
+            match ssh.recv().await {
+                Some(bytes) => self.buffer.extend_from_slice(&bytes),
+                None => {
+                    return Err(ClientError::Closed {
+                        address: address.to_owned(),
+                        reason: "the device closed the channel".into(),
+                    });
+                }
             }
         }
-    }
-}
-
-/// The element name of an operation, for error messages (`<edit-config>...` → `edit-config`).
-pub(crate) fn operation_name(operation: &str) -> String {
-    let start = operation.trim_start().trim_start_matches('<');
-    let end = start
-        .find(|c: char| c.is_whitespace() || c == '>' || c == '/')
-        .unwrap_or(start.len());
-    let name = start.get(..end).unwrap_or_default();
-    if name.is_empty() {
-        "rpc".to_string()
-    } else {
-        name.to_string()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::operation_name;
-
-    #[test]
-    fn operation_names() {
-        assert_eq!(operation_name("<edit-config><target/>"), "edit-config");
-        assert_eq!(operation_name("<commit/>"), "commit");
-        assert_eq!(operation_name(" <get>"), "get");
-        assert_eq!(operation_name("<x:y a='1'>"), "x:y");
-        assert_eq!(operation_name(""), "rpc");
     }
 }

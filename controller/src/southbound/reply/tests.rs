@@ -205,6 +205,29 @@ fn warnings_do_not_fail_the_reply() {
 }
 
 #[test]
+fn prefixed_envelopes_are_read_by_namespace() {
+    let xml = r#"<nc:rpc-reply message-id="7" xmlns:nc="urn:ietf:params:xml:ns:netconf:base:1.0" xmlns:if="urn:x-if"><nc:data><if:interfaces><if:name>a &amp; b</if:name></if:interfaces></nc:data></nc:rpc-reply>"#;
+    let reply = parse(xml.as_bytes());
+    assert!(reply.answers("7"));
+    assert_eq!(
+        reply.data_xml(),
+        r#"<interfaces xmlns="urn:x-if"><name>a &amp; b</name></interfaces>"#
+    );
+}
+
+#[test]
+fn rpc_errors_survive_a_json_round_trip_with_rfc_spellings() {
+    let reply = parse(include_bytes!("../testdata/netconfd-invalid-value.xml"));
+    let errors = reply.into_result().unwrap_err();
+    let json = serde_json::to_value(&errors).unwrap();
+    assert_eq!(json[0]["errorTag"], "invalid-value");
+    assert_eq!(json[0]["errorType"], "protocol");
+    assert_eq!(json[0]["errorSeverity"], "error");
+    let back: RpcErrors = serde_json::from_value(json).unwrap();
+    assert_eq!(back, errors);
+}
+
+#[test]
 fn replies_round_trip_through_to_xml() {
     for fixture in [
         &include_bytes!("../testdata/netconfd-invalid-value.xml")[..],

@@ -149,6 +149,17 @@ fn edit_config_refuses_payloads_that_could_break_out() {
         Err(RpcBuildError::ConfigWithoutNamespace { .. })
     ));
     assert!(matches!(
+        edit(r#"<!DOCTYPE a [<!ENTITY x "y">]><a xmlns="urn:a">&x;</a>"#),
+        Err(RpcBuildError::InvalidXml { .. })
+    ));
+    // Payloads are self-contained: the `nc` prefix of an operation must be declared in them.
+    assert!(matches!(
+        edit(r#"<a xmlns="urn:a"><b nc:operation="delete"/></a>"#),
+        Err(RpcBuildError::InvalidXml { .. })
+    ));
+    let nc = r#"<a xmlns="urn:a" xmlns:nc="urn:ietf:params:xml:ns:netconf:base:1.0"><b nc:operation="delete"/></a>"#;
+    assert!(edit(nc).is_ok());
+    assert!(matches!(
         edit("  "),
         Err(RpcBuildError::ConfigWithoutNamespace { .. })
     ));
