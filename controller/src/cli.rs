@@ -107,7 +107,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Up(args) => {
-            init_tracing();
+            init_tracing("info");
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()
@@ -124,13 +124,17 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             print!("{report}");
             Ok(())
         }
-        Command::Bench(args) => Ok(crate::bench::run(args)?),
+        Command::Bench(args) => {
+            init_tracing("warn");
+            Ok(crate::bench::run(args)?)
+        }
     }
 }
 
-fn init_tracing() {
+/// Logs to stderr, filtered by `RUST_LOG` or else at `default` level.
+fn init_tracing(default: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

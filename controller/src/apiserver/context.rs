@@ -164,15 +164,32 @@ impl Ctx {
         Ok(())
     }
 
-    /// What every successful write does afterwards: CRD changes rebuild the registry, and
-    /// the garbage collector looks again.
-    pub async fn after_write(&self, rt: &ResourceType, _object: &Value) {
+    /// What every successful create or update does afterwards: CRD changes rebuild the
+    /// registry, and an object being deleted (finalizers, foreground or orphan deletion, a
+    /// terminating namespace) wakes the garbage collector. Other writes cannot make anything
+    /// collectable, except a dependent written with owners that are already gone, which the
+    /// periodic sweep finds; a pass reads every object, so waking it on every write would
+    /// cost a full scan per write under load.
+    pub async fn after_write(&self, rt: &ResourceType, object: &Value) {
+        self.refresh_if_crd(rt).await;
+        if object.pointer("/metadata/deletionTimestamp").is_some() {
+            self.gc.notify_one();
+        }
+    }
+
+    /// What every successful deletion does afterwards: CRD changes rebuild the registry, and
+    /// the garbage collector looks for dependents left without owners.
+    pub async fn after_delete(&self, rt: &ResourceType) {
+        self.refresh_if_crd(rt).await;
+        self.gc.notify_one();
+    }
+
+    async fn refresh_if_crd(&self, rt: &ResourceType) {
         if rt.builtin == Some(Builtin::Crd)
             && let Err(e) = self.refresh_crds().await
         {
             tracing::warn!(error = %e, "reloading CRDs failed");
         }
-        self.gc.notify_one();
     }
 
     /// Resolves when a write asked the garbage collector to look again.

@@ -297,7 +297,7 @@ async fn namespace(ctx: &Arc<Ctx>, ns: &Item, items: &[Item]) -> Result<(), ApiE
     if contents.is_empty() {
         if finalizers(&ns.obj).is_empty() {
             match ctx.store().delete(ns.key(), rv(&ns.obj)).await {
-                Ok(w) => ctx.after_write(&ns.rt, &w.object).await,
+                Ok(_) => ctx.after_delete(&ns.rt).await,
                 Err(StoreError::Conflict { .. } | StoreError::NotFound { .. }) => {}
                 Err(e) => return Err(internal(e)),
             }

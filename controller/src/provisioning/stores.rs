@@ -15,7 +15,7 @@ use ferrule_crds::{
 use futures::StreamExt;
 use kube::runtime::reflector::{self, Store};
 use kube::runtime::{WatchStreamExt, watcher};
-use kube::{Api, Client, Resource, ResourceExt};
+use kube::{Api, Client, Resource};
 use serde::de::DeserializeOwned;
 use tokio::task::JoinHandle;
 
@@ -134,8 +134,10 @@ pub fn in_namespace<K>(store: &Store<K>, ns: &str) -> Vec<Arc<K>>
 where
     K: Resource<DynamicType = ()> + Clone + 'static,
 {
-    let mut objects = store.state_filter(|o| o.namespace().as_deref() == Some(ns));
-    objects.sort_by_key(|o| o.name_any());
+    // Borrowed names and namespaces: this runs on every reconcile over whole caches, and
+    // `namespace()` / `name_any()` would allocate a String per object and per comparison.
+    let mut objects = store.state_filter(|o| o.meta().namespace.as_deref() == Some(ns));
+    objects.sort_unstable_by(|a, b| a.meta().name.cmp(&b.meta().name));
     objects
 }
 

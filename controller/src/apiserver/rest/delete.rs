@@ -141,7 +141,7 @@ pub async fn delete_object(
             .await
             .map_err(|e| store_error(rt, &key.name, e))?;
         let object = (*w.object).clone();
-        ctx.after_write(rt, &object).await;
+        ctx.after_delete(rt).await;
         return Ok(object);
     }
     if already && unique == finalizers(old) {

@@ -6,6 +6,7 @@ use sqlx::sqlite::{SqliteConnection, SqlitePool};
 
 use super::continue_token::ContinueToken;
 use super::key::{from_sql, to_sql};
+use super::labels;
 use super::ops::parse_stored;
 use super::schema::{KIND_DELETED, read_meta};
 use super::{ObjectKey, Store, StoreError};
@@ -279,6 +280,9 @@ pub(super) async fn read_page<T: Item>(
     // after it; otherwise the state at `rv` is read from the log.
     let from_current =
         rv == meta.last_rv || resource_last_rv(&mut tx, request.resource).await? <= rv;
+    let indexed = from_current
+        .then(|| labels::indexed_requirement(&request.filter.label))
+        .flatten();
     let mut cursor = request.after.unwrap_or_default();
     let chunk = request
         .limit
@@ -289,6 +293,7 @@ pub(super) async fn read_page<T: Item>(
         let rows = fetch_rows(
             &mut tx,
             from_current,
+            indexed,
             request.resource,
             request.namespace,
             &cursor,
@@ -353,10 +358,13 @@ const SNAPSHOT_NS: &str = "SELECT l.rv, l.namespace, l.name, l.object FROM log l
       AND NOT EXISTS (SELECT 1 FROM log n WHERE n.prev_rv = l.rv AND n.rv <= ?5)
     ORDER BY l.name LIMIT ?4";
 
-/// The next `limit` rows after `cursor` in key order, at snapshot `rv`.
+/// The next `limit` rows after `cursor` in key order, at snapshot `rv`; with `indexed`
+/// (current state only), only objects carrying that label.
+#[allow(clippy::too_many_arguments)]
 async fn fetch_rows(
     conn: &mut SqliteConnection,
     from_current: bool,
+    indexed: Option<(&str, &str)>,
     resource: &str,
     namespace: Option<&str>,
     cursor: &(String, String),
@@ -365,10 +373,10 @@ async fn fetch_rows(
 ) -> Result<Vec<Row_>, StoreError> {
     let (sql, ns, after_name) = match namespace {
         None => (
-            if from_current {
-                CURRENT_ALL
-            } else {
-                SNAPSHOT_ALL
+            match (from_current, indexed) {
+                (true, Some(_)) => labels::CURRENT_ALL,
+                (true, None) => CURRENT_ALL,
+                (false, _) => SNAPSHOT_ALL,
             },
             cursor.0.as_str(),
             cursor.1.as_str(),
@@ -382,10 +390,10 @@ async fn fetch_rows(
                 std::cmp::Ordering::Greater => return Ok(Vec::new()),
             };
             (
-                if from_current {
-                    CURRENT_NS
-                } else {
-                    SNAPSHOT_NS
+                match (from_current, indexed) {
+                    (true, Some(_)) => labels::CURRENT_NS,
+                    (true, None) => CURRENT_NS,
+                    (false, _) => SNAPSHOT_NS,
                 },
                 ns,
                 after_name,
@@ -399,6 +407,8 @@ async fn fetch_rows(
         .bind(i64::try_from(limit).unwrap_or(i64::MAX))
         .bind(to_sql(rv))
         .bind(KIND_DELETED)
+        .bind(indexed.map(|(k, _)| k))
+        .bind(indexed.map(|(_, v)| v))
         .fetch_all(conn)
         .await?;
     rows.into_iter()

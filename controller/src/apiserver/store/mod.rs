@@ -17,6 +17,8 @@
 //!   retention only.
 //! * `current(resource, namespace, name, rv)` — the current-state index: for each live object
 //!   the `rv` of its log row. Gets, writes and lists at the newest version read it.
+//! * `labels(resource, key, value, namespace, name)` — every label of every live object, the
+//!   index of lists with an equality requirement (`labels.rs`).
 //! * `meta(schema_version, last_rv, horizon)` — the newest version (it survives compaction of
 //!   the log's tail, so the counter never goes back) and the compaction horizon.
 //!
@@ -63,6 +65,7 @@ mod config;
 mod continue_token;
 mod error;
 mod key;
+mod labels;
 mod list;
 mod ops;
 mod schema;

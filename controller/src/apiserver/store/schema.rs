@@ -11,10 +11,12 @@ use sqlx::sqlite::{
 use sqlx::{ConnectOptions, Connection, Row};
 
 use super::key::from_sql;
+use super::labels;
 use super::{Durability, StoreConfig, StoreError};
 
-/// Schema version written to `meta.schema_version`.
-const SCHEMA_VERSION: i64 = 1;
+/// Schema version written to `meta.schema_version`. Version 2 added the label index
+/// (`labels.rs`); a version 1 database gets it filled when it is opened.
+const SCHEMA_VERSION: i64 = 2;
 
 /// Statements creating the schema; each is idempotent.
 const DDL: &[&str] = &[
@@ -90,7 +92,7 @@ pub(super) async fn open_writer(
         .connect()
         .await?;
     let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
-    for statement in DDL {
+    for statement in DDL.iter().chain(labels::DDL) {
         sqlx::query(*statement).execute(&mut *tx).await?;
     }
     sqlx::query(
@@ -104,7 +106,14 @@ pub(super) async fn open_writer(
         .fetch_one(&mut *tx)
         .await?
         .try_get(0)?;
-    if found != SCHEMA_VERSION {
+    if found == 1 {
+        let objects = labels::backfill(&mut tx).await?;
+        sqlx::query("UPDATE meta SET schema_version = ?1 WHERE id = 1")
+            .bind(SCHEMA_VERSION)
+            .execute(&mut *tx)
+            .await?;
+        tracing::info!(objects, "store upgraded to schema 2 (label index)");
+    } else if found != SCHEMA_VERSION {
         return Err(StoreError::UnsupportedSchema { found });
     }
     let meta = read_meta(&mut tx).await?;

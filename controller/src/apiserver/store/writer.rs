@@ -18,6 +18,7 @@ use sqlx::{Connection, Row};
 use tokio::sync::{broadcast, mpsc, oneshot};
 
 use super::key::{from_sql, to_sql};
+use super::labels;
 use super::ops::{Change, ChangeKind, check_object, parse_stored, set_resource_version};
 use super::schema::{KIND_ADDED, KIND_DELETED, KIND_MODIFIED};
 use super::{ObjectKey, Outcome, StoreError, WriteOp, Written};
@@ -295,6 +296,7 @@ async fn create(
     *rv += 1;
     set_resource_version(&mut object, *rv);
     insert_log(conn, *rv, &key, KIND_ADDED, None, ts, &object).await?;
+    labels::update(conn, &key, None, Some(&object)).await?;
     Ok(finish(key, *rv, object, Outcome::Created, None))
 }
 
@@ -334,6 +336,7 @@ async fn update(
     )
     .await?;
     set_current(conn, &key, *rv).await?;
+    labels::update(conn, &key, Some(&prev), Some(&object)).await?;
     Ok(finish(key, *rv, object, Outcome::Updated, Some(prev)))
 }
 
@@ -357,6 +360,7 @@ async fn delete(
         .bind(&key.name)
         .execute(&mut *conn)
         .await?;
+    labels::update(conn, &key, Some(&object), None).await?;
     Ok(finish(key, *rv, object, Outcome::Deleted, None))
 }
 

@@ -4,6 +4,7 @@ mod bench;
 mod cas;
 mod compaction;
 mod durability;
+mod labels;
 mod list;
 mod restart;
 mod watch;
