@@ -205,16 +205,9 @@ pub async fn up(args: UpArgs) -> anyhow::Result<()> {
         drift_interval: Duration::from_secs(args.drift_interval.max(1)),
         ..Default::default()
     };
-    let controllers = start::start(
-        client.clone(),
-        renderer,
-        edge.transactor,
-        edge.agent,
-        metrics,
-        options,
-    )
-    .await
-    .context("starting the controllers")?;
+    let controllers = start::start(client.clone(), renderer, edge, metrics, options)
+        .await
+        .context("starting the controllers")?;
     readiness.set(true);
     println!(
         "ferrule is up: API {} (kubeconfig {}), HTTP http://{}",

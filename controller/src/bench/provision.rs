@@ -297,15 +297,8 @@ pub async fn run(args: &ProvisionBenchArgs) -> Result<ProvisionBenchReport, Benc
             scope: Scope::Namespace(NAMESPACE.into()),
             ..Default::default()
         };
-        let controllers = start::start(
-            client.clone(),
-            renderer,
-            edge.transactor,
-            edge.agent,
-            metrics.clone(),
-            options,
-        )
-        .await?;
+        let controllers =
+            start::start(client.clone(), renderer, edge, metrics.clone(), options).await?;
         let measured = async {
             wait_connected(&client, shape.devices + shape.bngs(), args.timeout).await?;
             let setup = started.elapsed();

@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! let edge = netconf_edge(client.clone(), renderer.clone(), ManagerPolicy::default());
-//! let running = start(client, renderer, edge.transactor, edge.agent, metrics, Options::default()).await?;
+//! let running = start(client, renderer, edge, metrics, Options::default()).await?;
 //! ...
 //! running.shutdown().await;
 //! ```
@@ -24,6 +24,7 @@ use crate::southbound::client::{ManagerPolicy, SessionManager, SshConnector};
 use super::context::{Context, LastTransactions};
 use super::netconf::NetconfTransactor;
 use super::netconf::group::GroupCommit;
+use super::netconf::recovery::{NetconfRecovery, TransactionRecovery};
 use super::netconf::sessions::DeviceSessions;
 use super::order;
 use super::stores::{Scope, Stores};
@@ -39,6 +40,9 @@ pub struct Options {
     pub drift_interval: Duration,
     /// How long to wait for the caches' first lists before giving up.
     pub ready_timeout: Duration,
+    /// Time between recovery passes over the transaction journal (the first runs before the
+    /// controllers start).
+    pub recovery_interval: Duration,
 }
 
 impl Default for Options {
@@ -47,6 +51,7 @@ impl Default for Options {
             scope: Scope::All,
             drift_interval: Duration::from_secs(300),
             ready_timeout: Duration::from_secs(60),
+            recovery_interval: Duration::from_secs(10),
         }
     }
 }
@@ -59,19 +64,27 @@ pub struct Edge {
     pub transactor: Arc<dyn NetworkTransactor>,
     /// Device reads.
     pub agent: Arc<dyn DeviceAgent>,
+    /// Finishing transactions left in the journal; `None` for transactors that keep none.
+    pub recovery: Option<Arc<dyn TransactionRecovery>>,
 }
 
 /// The NETCONF-over-SSH edge, with credentials read through `client`. Changes waiting for the
 /// same devices are committed together ([`GroupCommit`]).
 pub fn netconf_edge(client: Client, renderer: Arc<Renderer>, policy: ManagerPolicy) -> Edge {
     let sessions = Arc::new(DeviceSessions::new(
-        client,
+        client.clone(),
         SessionManager::new(SshConnector, policy),
     ));
-    let transactor = Arc::new(NetconfTransactor::new(renderer.clone(), sessions.clone()));
+    let transactor = Arc::new(NetconfTransactor::new(
+        renderer.clone(),
+        sessions.clone(),
+        client.clone(),
+    ));
+    let recovery = NetconfRecovery::new(client, sessions.clone(), transactor.in_flight());
     Edge {
         transactor: Arc::new(GroupCommit::new(transactor, renderer)),
         agent: Arc::new(NetconfAgent::new(sessions)),
+        recovery: Some(Arc::new(recovery)),
     }
 }
 
@@ -113,15 +126,20 @@ impl Running {
     }
 }
 
-/// Starts the Subscription, ServiceOrder, Device and ResourcePool controllers.
+/// Starts the Subscription, ServiceOrder, Device and ResourcePool controllers, after a first
+/// recovery pass has finished the transactions a previous process left in the journal.
 pub async fn start(
     client: Client,
     renderer: Arc<Renderer>,
-    transactor: Arc<dyn NetworkTransactor>,
-    agent: Arc<dyn DeviceAgent>,
+    edge: Edge,
     metrics: Arc<Metrics>,
     options: Options,
 ) -> Result<Running, StartError> {
+    let Edge {
+        transactor,
+        agent,
+        recovery,
+    } = edge;
     let (stores, reflectors) = Stores::spawn(&client, &options.scope);
     let ready = tokio::time::timeout(options.ready_timeout, stores.wait_ready()).await;
     if !matches!(ready, Ok(Ok(()))) {
@@ -129,6 +147,16 @@ pub async fn start(
             task.abort();
         }
         return Err(StartError::NotReady(options.ready_timeout));
+    }
+    if let Some(recovery) = &recovery {
+        let report = recovery.recover_all(&options.scope).await;
+        if !report.finished.is_empty() || !report.left.is_empty() {
+            tracing::info!(
+                finished = report.finished.len(),
+                left = report.left.len(),
+                "transactions recovered from the journal"
+            );
+        }
     }
     let (shutdown, signal) = watch::channel(false);
     let stopped = move || {
@@ -160,7 +188,7 @@ pub async fn start(
         drift_interval: options.drift_interval,
     });
     let scope = options.scope;
-    let controllers = vec![
+    let mut controllers = vec![
         tokio::spawn(subscription::controller::run(
             subscriptions,
             scope.clone(),
@@ -168,12 +196,37 @@ pub async fn start(
         )),
         tokio::spawn(order::controller::run(orders, scope.clone(), stopped())),
         tokio::spawn(device::run(devices, scope.clone(), stopped())),
-        tokio::spawn(pool::run(pools, scope, stopped())),
+        tokio::spawn(pool::run(pools, scope.clone(), stopped())),
     ];
+    if let Some(recovery) = recovery {
+        controllers.push(tokio::spawn(recover_periodically(
+            recovery,
+            scope,
+            options.recovery_interval,
+            stopped(),
+        )));
+    }
     Ok(Running {
         shutdown,
         controllers,
         reflectors,
         stores,
     })
+}
+
+/// Recovery passes every `interval` until `stopped` completes.
+async fn recover_periodically(
+    recovery: Arc<dyn TransactionRecovery>,
+    scope: Scope,
+    interval: Duration,
+    stopped: impl std::future::Future<Output = ()>,
+) {
+    let mut stopped = std::pin::pin!(stopped);
+    loop {
+        tokio::select! {
+            () = &mut stopped => return,
+            () = tokio::time::sleep(interval) => {}
+        }
+        recovery.recover_all(&scope).await;
+    }
 }

@@ -73,15 +73,8 @@ impl Lab {
             drift_interval: Duration::from_secs(2),
             ..Default::default()
         };
-        let running = start::start(
-            client,
-            renderer,
-            edge.transactor,
-            edge.agent,
-            Arc::new(Metrics::new()),
-            options,
-        )
-        .await?;
+        let running =
+            start::start(client, renderer, edge, Arc::new(Metrics::new()), options).await?;
         Ok(Lab {
             controllers: Some(running),
             ..lab

@@ -6,7 +6,9 @@
 //! writer of the device while the transaction runs.
 
 pub mod group;
+pub mod journal;
 pub mod plan;
+pub mod recovery;
 pub mod sessions;
 
 use std::sync::Arc;
@@ -23,19 +25,23 @@ use crate::render::Renderer;
 use crate::southbound::client::{ClientError, Connector};
 use crate::southbound::rpc_error::RpcErrors;
 use crate::southbound::transaction::{
-    self, CommitMode, DeviceEdit, NoJournal, Transaction, TransactionError,
+    self, CommitMode, DeviceEdit, Transaction, TransactionError, needs_recovery,
 };
 
+use journal::{ApiJournal, InFlight};
 use plan::{ProfileSchema, plan_device};
 use sessions::DeviceSessions;
 
 /// How long devices wait for the confirming commit before rolling back by themselves.
 pub const DEFAULT_CONFIRM_TIMEOUT: Duration = Duration::from_secs(120);
 
-/// Network transactions over NETCONF sessions.
+/// Network transactions over NETCONF sessions, each recorded in the durable journal
+/// ([`journal`]) while it may hold devices.
 pub struct NetconfTransactor<C: Connector> {
     renderer: Arc<Renderer>,
     sessions: Arc<DeviceSessions<C>>,
+    client: kube::Client,
+    in_flight: InFlight,
     confirm_timeout: Duration,
 }
 
@@ -49,13 +55,25 @@ impl<C: Connector> std::fmt::Debug for NetconfTransactor<C> {
 }
 
 impl<C: Connector> NetconfTransactor<C> {
-    /// A transactor rendering with `renderer`'s profiles and pushing through `sessions`.
-    pub fn new(renderer: Arc<Renderer>, sessions: Arc<DeviceSessions<C>>) -> Self {
+    /// A transactor rendering with `renderer`'s profiles, pushing through `sessions` and
+    /// journaling through `client`.
+    pub fn new(
+        renderer: Arc<Renderer>,
+        sessions: Arc<DeviceSessions<C>>,
+        client: kube::Client,
+    ) -> Self {
         Self {
             renderer,
             sessions,
+            client,
+            in_flight: InFlight::default(),
             confirm_timeout: DEFAULT_CONFIRM_TIMEOUT,
         }
+    }
+
+    /// The transactions running now (for [`recovery`] to leave alone).
+    pub fn in_flight(&self) -> InFlight {
+        self.in_flight.clone()
     }
 
     /// Changes the confirm timeout.
@@ -102,10 +120,22 @@ impl<C: Connector> NetconfTransactor<C> {
             confirm_timeout: self.confirm_timeout,
             edits: pushed.iter().map(|d| self.edit(d)).collect(),
         };
+        let _running = self.in_flight.enter(&id);
+        let keys = pushed.iter().map(|d| d.target.key()).collect();
+        let mut journal = ApiJournal::new(self.client.clone(), keys);
         let mut sessions: Vec<_> = leases.iter_mut().collect();
-        transaction::apply(&tx, &mut sessions, &mut NoJournal)
-            .await
-            .map_err(transaction_error)?;
+        let result = transaction::apply(&tx, &mut sessions, &mut journal).await;
+        drop(sessions);
+        drop(leases);
+        // The record goes once nothing is left to finish; otherwise recovery finishes it.
+        let finished = match &result {
+            Ok(_) => true,
+            Err(e) => e.record().is_none_or(|r| needs_recovery(r).is_empty()),
+        };
+        if finished && let Err(e) = journal.discard(&id).await {
+            tracing::warn!(transaction = %id, error = %e, "cannot delete the transaction record; recovery will");
+        }
+        result.map_err(transaction_error)?;
         Ok(Committed {
             transaction: id,
             devices: pushed.iter().map(|d| d.target.name.clone()).collect(),

@@ -1,0 +1,222 @@
+//! Finishing the network transactions a previous process (or a failed confirm) left behind.
+//!
+//! At start, before any controller runs, and then on an interval, every journal ConfigMap
+//! ([`super::journal`]) whose transaction is not running in this process is carried to its
+//! end with [`transaction::recover`] from new sessions: when the record's decision is
+//! *commit*, pending confirmed commits are confirmed by persist id (so a device that had not
+//! confirmed yet does not roll back on its own while the others keep the change); otherwise
+//! they are cancelled by persist id and running-only edits compensated. The record is then
+//! deleted.
+//!
+//! A device that answers the confirming commit or the cancel-commit with an rpc-error has no
+//! confirmed commit pending under that id: it confirmed or cancelled before the process died,
+//! or its confirm timeout expired and it rolled back by itself. Nothing is left to do there;
+//! the recovery logs the device's answer and counts the transaction as finished (a device that
+//! rolled back on its own is then out of step with the record, which the owner's next
+//! reconcile or the drift check repairs: edits are idempotent). A device that cannot be
+//! reached keeps the record for the next pass.
+
+use std::fmt;
+use std::sync::Arc;
+
+use ferrule_crds::Device;
+use futures::future::BoxFuture;
+use k8s_openapi::api::core::v1::ConfigMap;
+use kube::api::ListParams;
+use kube::{Api, Client};
+
+use crate::provisioning::stores::Scope;
+use crate::provisioning::transactor::DeviceTarget;
+use crate::southbound::client::{ClientError, Connector};
+use crate::southbound::transaction::{
+    self, Decision, Phase, RecoverError, TransactionRecord, needs_recovery,
+};
+
+use super::journal::{self, Entry, InFlight, RECORD_LABEL};
+use super::sessions::DeviceSessions;
+
+/// Finishes recorded transactions.
+pub trait TransactionRecovery: Send + Sync + fmt::Debug {
+    /// Carries every recorded transaction in `scope` that is not running in this process to
+    /// its end.
+    fn recover_all<'a>(&'a self, scope: &'a Scope) -> BoxFuture<'a, Report>;
+}
+
+/// What a recovery pass did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Report {
+    /// Transactions finished (record deleted), with the decision carried out.
+    pub finished: Vec<(String, Decision)>,
+    /// Transactions left for the next pass, with the reason.
+    pub left: Vec<(String, String)>,
+}
+
+/// Recovery over pooled NETCONF sessions.
+pub struct NetconfRecovery<C: Connector> {
+    client: Client,
+    sessions: Arc<DeviceSessions<C>>,
+    in_flight: InFlight,
+}
+
+impl<C: Connector> fmt::Debug for NetconfRecovery<C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("NetconfRecovery")
+            .field("in_flight", &self.in_flight)
+            .finish()
+    }
+}
+
+impl<C: Connector> NetconfRecovery<C> {
+    /// Recovery through `sessions` (shared with the transactor, so one writer per device
+    /// holds), skipping the transactions in `in_flight`.
+    pub fn new(client: Client, sessions: Arc<DeviceSessions<C>>, in_flight: InFlight) -> Self {
+        Self {
+            client,
+            sessions,
+            in_flight,
+        }
+    }
+
+    async fn pass(&self, scope: &Scope) -> Report {
+        let mut report = Report::default();
+        let api: Api<ConfigMap> = scope.api(self.client.clone());
+        let params = ListParams::default().labels(&format!("{RECORD_LABEL}=true"));
+        let list = match api.list(&params).await {
+            Ok(list) => list,
+            Err(e) => {
+                report
+                    .left
+                    .push((String::new(), format!("listing transaction records: {e}")));
+                return report;
+            }
+        };
+        for cm in list.items {
+            let name = cm.metadata.name.clone().unwrap_or_default();
+            if self.in_flight.contains(&name) {
+                continue;
+            }
+            let namespace = cm.metadata.namespace.clone().unwrap_or_default();
+            let api: Api<ConfigMap> = Api::namespaced(self.client.clone(), &namespace);
+            let outcome = match Entry::read(&cm) {
+                Ok(entry) => self.finish(&api, entry).await,
+                Err(e) => Err(e.to_string()),
+            };
+            match outcome {
+                Ok(decision) => {
+                    tracing::info!(transaction = %name, ?decision, "recorded transaction finished");
+                    report.finished.push((name, decision));
+                }
+                Err(reason) => {
+                    tracing::warn!(transaction = %name, %reason, "recorded transaction left for the next recovery pass");
+                    report.left.push((name, reason));
+                }
+            }
+        }
+        report
+    }
+
+    /// Carries one entry to its end and deletes its record; the reason when it stays.
+    async fn finish(&self, api: &Api<ConfigMap>, mut entry: Entry) -> Result<Decision, String> {
+        let id = entry.record.id.clone();
+        let needed = needs_recovery(&entry.record);
+        if needed.is_empty() {
+            journal::delete(api, &id).await.map_err(|e| e.to_string())?;
+            return Ok(settled_decision(&entry.record));
+        }
+        let result = self
+            .recover(&mut entry.record, &entry.devices, &needed)
+            .await?;
+        let decision = match result {
+            Ok(decision) => decision,
+            Err(RecoverError::Incomplete {
+                failures,
+                record,
+                decision,
+                ..
+            }) => {
+                entry.record = *record;
+                if !failures
+                    .iter()
+                    .all(|(_, phase, e)| nothing_pending(*phase, e))
+                {
+                    let text = serde_json::to_string(&entry.record).map_err(|e| e.to_string())?;
+                    journal::store(api, &id, text)
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    let failed: Vec<String> = failures
+                        .iter()
+                        .map(|(device, phase, e)| format!("{device} at {phase}: {e}"))
+                        .collect();
+                    return Err(failed.join("; "));
+                }
+                for (device, phase, e) in &failures {
+                    tracing::warn!(transaction = %id, %device, %phase, error = %e, "no confirmed commit pending under the transaction id: confirmed, cancelled or rolled back before");
+                }
+                decision
+            }
+            Err(e) => return Err(e.to_string()),
+        };
+        journal::delete(api, &id).await.map_err(|e| e.to_string())?;
+        Ok(decision)
+    }
+
+    /// Leases the needed devices (in key order, as transactions do) and recovers; the outer
+    /// error says why a device could not be had.
+    async fn recover(
+        &self,
+        record: &mut TransactionRecord,
+        keys: &[String],
+        needed: &[usize],
+    ) -> Result<Result<Decision, RecoverError>, String> {
+        let mut order: Vec<usize> = (0..needed.len()).collect();
+        order.sort_by_key(|&k| &keys[needed[k]]);
+        let mut leases: Vec<Option<_>> = needed.iter().map(|_| None).collect();
+        for k in order {
+            let key = &keys[needed[k]];
+            let target = self.target(key).await?;
+            let lease = self
+                .sessions
+                .lease(&target)
+                .await
+                .map_err(|e| format!("Device {key}: {e}"))?;
+            leases[k] = Some(lease);
+        }
+        let mut leases: Vec<_> = leases.into_iter().flatten().collect();
+        let mut sessions: Vec<_> = leases.iter_mut().collect();
+        Ok(transaction::recover(record, &mut sessions).await)
+    }
+
+    async fn target(&self, key: &str) -> Result<DeviceTarget, String> {
+        let (namespace, name) = key
+            .split_once('/')
+            .ok_or_else(|| format!("device key {key} is not namespace/name"))?;
+        let api: Api<Device> = Api::namespaced(self.client.clone(), namespace);
+        let device = api
+            .get(name)
+            .await
+            .map_err(|e| format!("Device {key}: {e}"))?;
+        Ok(DeviceTarget::of(&device))
+    }
+}
+
+impl<C: Connector> TransactionRecovery for NetconfRecovery<C> {
+    fn recover_all<'a>(&'a self, scope: &'a Scope) -> BoxFuture<'a, Report> {
+        Box::pin(self.pass(scope))
+    }
+}
+
+/// Whether a failed recovery step shows the device has nothing pending under the id: it
+/// answered the confirming commit or cancel-commit by persist id with an rpc-error.
+fn nothing_pending(phase: Phase, error: &ClientError) -> bool {
+    matches!(phase, Phase::Confirm | Phase::Cancel)
+        && matches!(error, ClientError::Rpc { .. })
+        && !error.is_transient()
+}
+
+/// The decision of a record that needs nothing more (a pending one was aborted).
+fn settled_decision(record: &TransactionRecord) -> Decision {
+    match record.decision {
+        Decision::Commit => Decision::Commit,
+        Decision::Pending | Decision::Abort => Decision::Abort,
+    }
+}
