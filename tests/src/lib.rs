@@ -117,8 +117,21 @@ impl Kubectl {
     }
 }
 
-/// Polls `check` until it returns `Some`, or fails after `timeout`.
-pub async fn eventually<T, F, Fut>(timeout: Duration, mut check: F) -> anyhow::Result<T>
+/// Polls `check` every 100 ms until it returns `Some`, or fails after `timeout`.
+pub async fn eventually<T, F, Fut>(timeout: Duration, check: F) -> anyhow::Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    eventually_every(timeout, Duration::from_millis(100), check).await
+}
+
+/// Polls `check` every `interval` until it returns `Some`, or fails after `timeout`.
+pub async fn eventually_every<T, F, Fut>(
+    timeout: Duration,
+    interval: Duration,
+    mut check: F,
+) -> anyhow::Result<T>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Option<T>>,
@@ -131,6 +144,6 @@ where
         if tokio::time::Instant::now() > deadline {
             bail!("condition not met within {timeout:?}");
         }
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        tokio::time::sleep(interval).await;
     }
 }

@@ -8,14 +8,15 @@
 //! they are cancelled by persist id and running-only edits compensated. The record is then
 //! deleted.
 //!
-//! A device that answers the confirming commit or the cancel-commit with an rpc-error has no
-//! confirmed commit pending under that id: it confirmed or cancelled before the process died,
+//! A device that answers the confirming commit or the cancel-commit by persist id with
+//! `invalid-value` has no confirmed commit pending under that id: it confirmed or cancelled before the process died,
 //! or its confirm timeout expired and it rolled back by itself. Nothing is left to do there;
 //! the recovery logs the device's answer and counts the transaction as finished (a device that
 //! rolled back on its own is then out of step with the record, which the owner's next
 //! reconcile or the drift check repairs: edits are idempotent). A device that cannot be
 //! reached keeps the record for the next pass.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
 
@@ -27,7 +28,9 @@ use kube::{Api, Client};
 
 use crate::provisioning::stores::Scope;
 use crate::provisioning::transactor::DeviceTarget;
-use crate::southbound::client::{ClientError, Connector};
+use crate::southbound::client::{ClientError, Connector, DeviceSession};
+use crate::southbound::rpc::Rpc;
+use crate::southbound::rpc_error::ErrorTag;
 use crate::southbound::transaction::{
     self, Decision, Phase, RecoverError, TransactionRecord, needs_recovery,
 };
@@ -119,13 +122,13 @@ impl<C: Connector> NetconfRecovery<C> {
     async fn finish(&self, api: &Api<ConfigMap>, mut entry: Entry) -> Result<Decision, String> {
         let id = entry.record.id.clone();
         let needed = needs_recovery(&entry.record);
-        if needed.is_empty() {
-            journal::delete(api, &id).await.map_err(|e| e.to_string())?;
-            return Ok(settled_decision(&entry.record));
-        }
-        let result = self
-            .recover(&mut entry.record, &entry.devices, &needed)
-            .await?;
+        let orphans = orphaned_sessions(&entry.record);
+        let result = if needed.is_empty() && orphans.is_empty() {
+            Ok(settled_decision(&entry.record))
+        } else {
+            self.recover(&mut entry.record, &entry.devices, &needed, &orphans)
+                .await?
+        };
         let decision = match result {
             Ok(decision) => decision,
             Err(RecoverError::Incomplete {
@@ -160,29 +163,54 @@ impl<C: Connector> NetconfRecovery<C> {
         Ok(decision)
     }
 
-    /// Leases the needed devices (in key order, as transactions do) and recovers; the outer
-    /// error says why a device could not be had.
+    /// Leases the devices that need recovery or hold an orphaned session (in key order, as
+    /// transactions do), ends the orphaned sessions, and recovers; the outer error says why a
+    /// device could not be had.
     async fn recover(
         &self,
         record: &mut TransactionRecord,
         keys: &[String],
         needed: &[usize],
+        orphans: &[(usize, u32)],
     ) -> Result<Result<Decision, RecoverError>, String> {
-        let mut order: Vec<usize> = (0..needed.len()).collect();
-        order.sort_by_key(|&k| &keys[needed[k]]);
-        let mut leases: Vec<Option<_>> = needed.iter().map(|_| None).collect();
-        for k in order {
-            let key = &keys[needed[k]];
+        let mut devices: Vec<usize> = needed.to_vec();
+        devices.extend(orphans.iter().map(|(i, _)| *i));
+        devices.sort_by_key(|&i| &keys[i]);
+        devices.dedup();
+        let mut leases = BTreeMap::new();
+        for i in devices {
+            let key = &keys[i];
             let target = self.target(key).await?;
             let lease = self
                 .sessions
                 .lease(&target)
                 .await
                 .map_err(|e| format!("Device {key}: {e}"))?;
-            leases[k] = Some(lease);
+            leases.insert(i, lease);
         }
-        let mut leases: Vec<_> = leases.into_iter().flatten().collect();
-        let mut sessions: Vec<_> = leases.iter_mut().collect();
+        for &(i, old) in orphans {
+            let Some(session) = leases.get_mut(&i) else {
+                continue;
+            };
+            if session.session_id() == old {
+                continue;
+            }
+            let device = &keys[i];
+            match session.request(Rpc::KillSession { session_id: old }).await {
+                Ok(_) => {
+                    tracing::info!(transaction = %record.id, %device, session = old, "ended the session the previous process left holding locks");
+                }
+                Err(e) => {
+                    tracing::debug!(transaction = %record.id, %device, session = old, error = %e, "the previous session is gone already");
+                }
+            }
+        }
+        let mut sessions: Vec<_> = leases
+            .iter_mut()
+            .filter(|(i, _)| needed.contains(i))
+            .map(|(_, lease)| lease)
+            .collect();
+        // `needed` is ascending, as the map iterates: sessions[k] serves needed[k].
         Ok(transaction::recover(record, &mut sessions).await)
     }
 
@@ -206,11 +234,28 @@ impl<C: Connector> TransactionRecovery for NetconfRecovery<C> {
 }
 
 /// Whether a failed recovery step shows the device has nothing pending under the id: it
-/// answered the confirming commit or cancel-commit by persist id with an rpc-error.
+/// answered the confirming commit or cancel-commit by persist id with `invalid-value`, the
+/// error RFC 6241 (§8.4.5.1) prescribes for a persist-id that matches no pending commit.
 fn nothing_pending(phase: Phase, error: &ClientError) -> bool {
     matches!(phase, Phase::Confirm | Phase::Cancel)
-        && matches!(error, ClientError::Rpc { .. })
-        && !error.is_transient()
+        && error.rpc_errors().is_some_and(|errors| {
+            let errors: Vec<_> = errors.0.iter().filter(|e| !e.is_warning()).collect();
+            !errors.is_empty() && errors.iter().all(|e| e.error_tag == ErrorTag::InvalidValue)
+        })
+}
+
+/// Devices where the recorded session (of the process that died) may still hold a lock, with
+/// that session's id: a device keeps a dead client's session, and its locks, until it notices
+/// the connection is gone, which can take long. Ending it with `<kill-session>` lets the
+/// recovery and the next transactions in.
+fn orphaned_sessions(record: &TransactionRecord) -> Vec<(usize, u32)> {
+    record
+        .devices
+        .iter()
+        .enumerate()
+        .filter(|(_, d)| d.session_id != 0 && d.may_have(Phase::Lock) && !d.did(Phase::Unlock))
+        .map(|(i, d)| (i, d.session_id))
+        .collect()
 }
 
 /// The decision of a record that needs nothing more (a pending one was aborted).
@@ -218,5 +263,82 @@ fn settled_decision(record: &TransactionRecord) -> Decision {
     match record.decision {
         Decision::Commit => Decision::Commit,
         Decision::Pending | Decision::Abort => Decision::Abort,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::southbound::rpc_error::{ErrorType, RpcError, RpcErrors};
+    use crate::southbound::transaction::{CommitMode, DeviceEdit, DeviceRecord, Outcome, Step};
+
+    fn rejected(tag: ErrorTag) -> ClientError {
+        ClientError::Rpc {
+            address: "127.0.0.1:830".into(),
+            operation: "commit",
+            errors: RpcErrors(vec![RpcError::new(ErrorType::Protocol, tag)]),
+        }
+    }
+
+    #[test]
+    fn only_invalid_value_to_confirm_or_cancel_means_nothing_pending() {
+        assert!(nothing_pending(
+            Phase::Confirm,
+            &rejected(ErrorTag::InvalidValue)
+        ));
+        assert!(nothing_pending(
+            Phase::Cancel,
+            &rejected(ErrorTag::InvalidValue)
+        ));
+        // A lock held by another session: the commit is still pending, try again later.
+        assert!(!nothing_pending(Phase::Confirm, &rejected(ErrorTag::InUse)));
+        assert!(!nothing_pending(
+            Phase::Compensate,
+            &rejected(ErrorTag::InvalidValue)
+        ));
+        let lost = ClientError::Closed {
+            address: "127.0.0.1:830".into(),
+            reason: "gone".into(),
+        };
+        assert!(!nothing_pending(Phase::Confirm, &lost));
+    }
+
+    fn device(session_id: u32, steps: &[(Phase, Outcome)]) -> DeviceRecord {
+        let mut d = DeviceRecord::new(DeviceEdit {
+            device: "olt1".into(),
+            mode: CommitMode::Candidate {
+                validate: false,
+                lock_running: false,
+            },
+            edit: "<x/>".into(),
+            compensation: None,
+        });
+        d.session_id = session_id;
+        d.steps = steps
+            .iter()
+            .map(|(phase, outcome)| Step {
+                phase: *phase,
+                request: format!("{phase}"),
+                outcome: outcome.clone(),
+            })
+            .collect();
+        d
+    }
+
+    #[test]
+    fn sessions_that_may_still_hold_locks_are_orphans() {
+        let record = TransactionRecord {
+            id: "t".into(),
+            confirm_timeout_secs: 120,
+            decision: Decision::Pending,
+            devices: vec![
+                device(7, &[(Phase::Lock, Outcome::Ok), (Phase::Edit, Outcome::Pending)]),
+                device(8, &[(Phase::Lock, Outcome::Ok), (Phase::Unlock, Outcome::Ok)]),
+                device(0, &[(Phase::Lock, Outcome::Pending)]),
+                device(9, &[]),
+            ],
+        };
+        assert_eq!(orphaned_sessions(&record), [(0, 7)]);
+        assert_eq!(settled_decision(&record), Decision::Abort);
     }
 }

@@ -1,5 +1,6 @@
-//! `kill -9` of `ferrule up` during a stream of writes: every write the server acknowledged
-//! is there after a restart.
+//! `kill -9` of `ferrule up`: during a stream of writes, every write the server acknowledged
+//! is there after a restart; in the middle of a network transaction ([`provisioning`]), the
+//! restarted process finishes or undoes it and no device stays half-configured.
 //!
 //! The server runs in a child process: this test binary itself, re-executed to run only
 //! [`ferrule_up_child`], which calls the `up` command exactly as the `ferrule` binary's
@@ -17,6 +18,8 @@ use kube::api::{Api, ListParams, PostParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
+
+mod provisioning;
 
 /// Set in the child process: the data directory of the server to run.
 const CHILD_DATA: &str = "FERRULE_E2E_CRASH_DATA";
@@ -43,7 +46,7 @@ fn ferrule_up_child() -> anyhow::Result<()> {
     ferrule::cli::run(cli)
 }
 
-async fn start(data: &Path) -> anyhow::Result<(Child, kube::Client)> {
+pub(crate) async fn start(data: &Path) -> anyhow::Result<(Child, kube::Client)> {
     let mut child = Command::new(std::env::current_exe()?)
         .args([
             "--exact",
