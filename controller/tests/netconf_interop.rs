@@ -16,11 +16,13 @@ mod transactions;
 
 use std::time::{Duration, Instant};
 
+use ferrule::provisioning::netconf::recovery::no_pending_commit;
 use ferrule::southbound::client::{
     ClientError, Credentials, DeviceSession, HostKeyPolicy, ManagerPolicy, NetconfSession,
     SessionManager, SshConnector,
 };
 use ferrule::southbound::framing::Framing;
+use ferrule::southbound::rpc::{Datastore, Rpc};
 use netconf_peer::{candidate, has_interface, interface_xml, peers, running_interfaces, serial};
 
 #[tokio::test]
@@ -223,6 +225,56 @@ async fn persistent_confirmed_commit_is_confirmed_or_cancelled_from_another_sess
     assert!(found.iter().any(|(n, _)| n == kept), "{found:?}");
     assert!(!found.iter().any(|(n, _)| n == cancelled), "{found:?}");
     peer.cleanup(&mut s, &[kept]).await;
+    s.close().await;
+}
+
+/// What transaction recovery relies on: the answer to a persist-id that matches no pending
+/// commit is recognised as such (netconfd: `operation-failed` at the persist-id), and `<kill-session>` of a dead
+/// client's session releases the locks it held.
+#[tokio::test]
+async fn unknown_persist_ids_are_invalid_values_and_kill_session_frees_locks() {
+    let Some(peers) = peers(1) else { return };
+    let _serial = serial().await;
+    let peer = &peers[0];
+    let mut s = NetconfSession::connect(&peer.config_password())
+        .await
+        .unwrap();
+    let confirm = s
+        .confirm_commit(Some("ferrule-no-such-commit"))
+        .await
+        .unwrap_err();
+    assert!(no_pending_commit(&confirm), "{confirm}");
+    // Refused for good (not a lock or transport problem): recovery does not retry it.
+    let cancel = s
+        .cancel_commit(Some("ferrule-no-such-commit"))
+        .await
+        .unwrap_err();
+    assert!(
+        cancel.rpc_errors().is_some() && !cancel.is_transient(),
+        "{cancel}"
+    );
+
+    let mut orphan = NetconfSession::connect(&peer.config_password())
+        .await
+        .unwrap();
+    orphan.lock(Datastore::Candidate).await.unwrap();
+    let denied = s.lock(Datastore::Candidate).await.unwrap_err();
+    assert!(
+        denied
+            .rpc_errors()
+            .and_then(|e| e.first())
+            .and_then(|e| e.error_info.as_ref())
+            .and_then(|i| i.session_id)
+            == Some(orphan.session_id()),
+        "{denied}"
+    );
+    s.request(Rpc::KillSession {
+        session_id: orphan.session_id(),
+    })
+    .await
+    .unwrap();
+    s.lock(Datastore::Candidate).await.unwrap();
+    s.unlock(Datastore::Candidate).await.unwrap();
     s.close().await;
 }
 

@@ -8,9 +8,10 @@
 //! they are cancelled by persist id and running-only edits compensated. The record is then
 //! deleted.
 //!
-//! A device that answers the confirming commit or the cancel-commit by persist id with
-//! `invalid-value` has no confirmed commit pending under that id: it confirmed or cancelled before the process died,
-//! or its confirm timeout expired and it rolled back by itself. Nothing is left to do there;
+//! A device that answers the confirming commit by persist id with "no such pending commit"
+//! ([`no_pending_commit`]) confirmed before the process died, or its confirm timeout expired
+//! and it rolled back by itself; a device that refuses the cancel-commit for good has nothing
+//! to cancel, or rolls back at its confirm timeout anyway. Nothing is left to do there;
 //! the recovery logs the device's answer and counts the transaction as finished (a device that
 //! rolled back on its own is then out of step with the record, which the owner's next
 //! reconcile or the drift check repairs: edits are idempotent). A device that cannot be
@@ -30,7 +31,7 @@ use crate::provisioning::stores::Scope;
 use crate::provisioning::transactor::DeviceTarget;
 use crate::southbound::client::{ClientError, Connector, DeviceSession};
 use crate::southbound::rpc::Rpc;
-use crate::southbound::rpc_error::ErrorTag;
+use crate::southbound::rpc_error::{ErrorTag, RpcError};
 use crate::southbound::transaction::{
     self, Decision, Phase, RecoverError, TransactionRecord, needs_recovery,
 };
@@ -233,15 +234,43 @@ impl<C: Connector> TransactionRecovery for NetconfRecovery<C> {
     }
 }
 
-/// Whether a failed recovery step shows the device has nothing pending under the id: it
-/// answered the confirming commit or cancel-commit by persist id with `invalid-value`, the
-/// error RFC 6241 (§8.4.5.1) prescribes for a persist-id that matches no pending commit.
+/// Whether a failed recovery step leaves nothing to do on the device:
+///
+/// - a confirming commit answered with [`no_pending_commit`]: the device confirmed before,
+///   or already rolled back on its own (the owner's next reconcile re-pushes);
+/// - a cancel-commit refused for good (an rpc-error that is not transient): either nothing
+///   is pending (netconfd says only `operation-failed`), or the device will not cancel, in
+///   which case its confirm timeout rolls the commit back by itself, which is the abort the
+///   recovery wanted. Transient refusals (a lock held, the session lost) are retried.
 fn nothing_pending(phase: Phase, error: &ClientError) -> bool {
-    matches!(phase, Phase::Confirm | Phase::Cancel)
-        && error.rpc_errors().is_some_and(|errors| {
-            let errors: Vec<_> = errors.0.iter().filter(|e| !e.is_warning()).collect();
-            !errors.is_empty() && errors.iter().all(|e| e.error_tag == ErrorTag::InvalidValue)
-        })
+    match phase {
+        Phase::Confirm => no_pending_commit(error),
+        Phase::Cancel => error.rpc_errors().is_some() && !error.is_transient(),
+        _ => false,
+    }
+}
+
+/// Whether `error`, the answer to a confirming commit or cancel-commit by persist id, says
+/// no confirmed commit is pending under that id. RFC 6241 (§8.4.5.1) prescribes
+/// `invalid-value`; netconfd answers `operation-failed` with error-path
+/// `/nc:rpc/nc:commit/nc:persist-id` ("persistent confirmed commit not active"). So: every
+/// error is `invalid-value` or points at the `persist-id` element (by error-path or
+/// bad-element).
+pub fn no_pending_commit(error: &ClientError) -> bool {
+    let Some(errors) = error.rpc_errors() else {
+        return false;
+    };
+    let errors: Vec<_> = errors.iter().filter(|e| !e.is_warning()).collect();
+    let about_persist_id = |e: &&RpcError| {
+        let names = |text: &str| text.rsplit(['/', ':']).next() == Some("persist-id");
+        e.error_tag == ErrorTag::InvalidValue
+            || e.error_path.as_deref().is_some_and(names)
+            || e.error_info
+                .as_ref()
+                .and_then(|i| i.bad_element.as_deref())
+                .is_some_and(names)
+    };
+    !errors.is_empty() && errors.iter().all(about_persist_id)
 }
 
 /// Devices where the recorded session (of the process that died) may still hold a lock, with
@@ -269,7 +298,7 @@ fn settled_decision(record: &TransactionRecord) -> Decision {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::southbound::rpc_error::{ErrorType, RpcError, RpcErrors};
+    use crate::southbound::rpc_error::{ErrorInfo, ErrorType, RpcErrors};
     use crate::southbound::transaction::{CommitMode, DeviceEdit, DeviceRecord, Outcome, Step};
 
     fn rejected(tag: ErrorTag) -> ClientError {
@@ -281,7 +310,7 @@ mod tests {
     }
 
     #[test]
-    fn only_invalid_value_to_confirm_or_cancel_means_nothing_pending() {
+    fn which_refusals_leave_nothing_pending() {
         assert!(nothing_pending(
             Phase::Confirm,
             &rejected(ErrorTag::InvalidValue)
@@ -292,6 +321,16 @@ mod tests {
         ));
         // A lock held by another session: the commit is still pending, try again later.
         assert!(!nothing_pending(Phase::Confirm, &rejected(ErrorTag::InUse)));
+        assert!(!nothing_pending(Phase::Cancel, &rejected(ErrorTag::InUse)));
+        // netconfd's answer to cancel-commit of an unknown persist-id.
+        assert!(nothing_pending(
+            Phase::Cancel,
+            &rejected(ErrorTag::OperationFailed)
+        ));
+        assert!(!nothing_pending(
+            Phase::Confirm,
+            &rejected(ErrorTag::OperationFailed)
+        ));
         assert!(!nothing_pending(
             Phase::Compensate,
             &rejected(ErrorTag::InvalidValue)
@@ -301,6 +340,29 @@ mod tests {
             reason: "gone".into(),
         };
         assert!(!nothing_pending(Phase::Confirm, &lost));
+    }
+
+    #[test]
+    fn errors_pointing_at_the_persist_id_mean_nothing_pending() {
+        // netconfd's answer.
+        let mut netconfd = RpcError::new(ErrorType::Protocol, ErrorTag::OperationFailed);
+        netconfd.error_path = Some("/nc:rpc/nc:commit/nc:persist-id".into());
+        let mut by_element = RpcError::new(ErrorType::Protocol, ErrorTag::OperationFailed);
+        by_element.error_info = Some(ErrorInfo {
+            bad_element: Some("persist-id".into()),
+            ..Default::default()
+        });
+        let mut elsewhere = RpcError::new(ErrorType::Protocol, ErrorTag::OperationFailed);
+        elsewhere.error_path = Some("/nc:rpc/nc:commit/nc:persist".into());
+        let answer = |errors: Vec<RpcError>| ClientError::Rpc {
+            address: "127.0.0.1:830".into(),
+            operation: "commit",
+            errors: RpcErrors(errors),
+        };
+        assert!(no_pending_commit(&answer(vec![netconfd])));
+        assert!(no_pending_commit(&answer(vec![by_element])));
+        assert!(!no_pending_commit(&answer(vec![elsewhere])));
+        assert!(!no_pending_commit(&answer(vec![])));
     }
 
     fn device(session_id: u32, steps: &[(Phase, Outcome)]) -> DeviceRecord {
@@ -332,8 +394,14 @@ mod tests {
             confirm_timeout_secs: 120,
             decision: Decision::Pending,
             devices: vec![
-                device(7, &[(Phase::Lock, Outcome::Ok), (Phase::Edit, Outcome::Pending)]),
-                device(8, &[(Phase::Lock, Outcome::Ok), (Phase::Unlock, Outcome::Ok)]),
+                device(
+                    7,
+                    &[(Phase::Lock, Outcome::Ok), (Phase::Edit, Outcome::Pending)],
+                ),
+                device(
+                    8,
+                    &[(Phase::Lock, Outcome::Ok), (Phase::Unlock, Outcome::Ok)],
+                ),
                 device(0, &[(Phase::Lock, Outcome::Pending)]),
                 device(9, &[]),
             ],
