@@ -204,24 +204,8 @@ pub fn merge_into(target: &mut Value, config: &Value, names: &mut Vec<String>, l
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::apiserver::managed::fixtures::{NOW, actor, with_managed};
     use crate::apiserver::managed::{Scope, encode, track_update};
-
-    const NOW: &str = "2026-01-01T00:00:00Z";
-
-    fn actor(manager: &str) -> Actor {
-        Actor {
-            manager: manager.into(),
-            api_version: "net.example.io/v1alpha1".into(),
-            scope: Scope::Main {
-                status_separate: true,
-            },
-        }
-    }
-
-    fn with_managed(mut obj: Value, entries: &[Entry]) -> Value {
-        obj["metadata"]["managedFields"] = encode(entries);
-        obj
-    }
 
     #[test]
     fn apply_conflicts_then_force_takes_ownership() {

@@ -204,17 +204,7 @@ pub async fn pass(ctx: &Arc<Ctx>) -> Result<(), ApiError> {
             && !item.deleting()
             && owners.iter().all(|o| !uids.contains(o.as_str()))
         {
-            ignore_api_races(
-                delete_object(
-                    ctx,
-                    &item.rt,
-                    &item.key(),
-                    &item.obj,
-                    DeletePolicy::Background,
-                    false,
-                )
-                .await,
-            )?;
+            delete_in_background(ctx, item).await?;
             continue;
         }
         if !item.deleting() {
@@ -305,19 +295,25 @@ async fn namespace(ctx: &Arc<Ctx>, ns: &Item, items: &[Item]) -> Result<(), ApiE
         return Ok(());
     }
     for item in contents.into_iter().filter(|i| !i.deleting()) {
-        ignore_api_races(
-            delete_object(
-                ctx,
-                &item.rt,
-                &item.key(),
-                &item.obj,
-                DeletePolicy::Background,
-                false,
-            )
-            .await,
-        )?;
+        delete_in_background(ctx, item).await?;
     }
     Ok(())
+}
+
+/// Deletes `item` with background propagation, as the API would; a race with another writer
+/// (already gone, changed meanwhile) is not an error.
+async fn delete_in_background(ctx: &Arc<Ctx>, item: &Item) -> Result<(), ApiError> {
+    ignore_api_races(
+        delete_object(
+            ctx,
+            &item.rt,
+            &item.key(),
+            &item.obj,
+            DeletePolicy::Background,
+            false,
+        )
+        .await,
+    )
 }
 
 async fn crd_cleanup(ctx: &Arc<Ctx>, crd: &Item) -> Result<(), ApiError> {

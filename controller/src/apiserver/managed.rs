@@ -261,13 +261,15 @@ pub fn track_update(
     entries
 }
 
+/// Fixtures shared by the managed-fields and apply tests.
 #[cfg(test)]
-mod tests {
+pub(crate) mod fixtures {
     use super::*;
 
-    const NOW: &str = "2026-01-01T00:00:00Z";
+    pub(crate) const NOW: &str = "2026-01-01T00:00:00Z";
 
-    fn actor(manager: &str) -> Actor {
+    /// A main-resource writer with a separate status.
+    pub(crate) fn actor(manager: &str) -> Actor {
         Actor {
             manager: manager.into(),
             api_version: "net.example.io/v1alpha1".into(),
@@ -277,10 +279,17 @@ mod tests {
         }
     }
 
-    fn with_managed(mut obj: Value, entries: &[Entry]) -> Value {
+    /// `obj` with `entries` as its managedFields.
+    pub(crate) fn with_managed(mut obj: Value, entries: &[Entry]) -> Value {
         obj["metadata"]["managedFields"] = encode(entries);
         obj
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fixtures::*;
+    use super::*;
 
     #[test]
     fn create_gives_every_field_to_the_creator() {
