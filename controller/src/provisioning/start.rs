@@ -149,13 +149,21 @@ pub async fn start(
         return Err(StartError::NotReady(options.ready_timeout));
     }
     if let Some(recovery) = &recovery {
-        let report = recovery.recover_all(&options.scope).await;
-        if !report.finished.is_empty() || !report.left.is_empty() {
-            tracing::info!(
-                finished = report.finished.len(),
-                left = report.left.len(),
-                "transactions recovered from the journal"
-            );
+        // Bounded, so unreachable devices do not hold the start: what is left is retried by
+        // the periodic passes (and devices roll back unconfirmed commits by themselves).
+        let bound = options.recovery_interval.max(Duration::from_secs(30));
+        match tokio::time::timeout(bound, recovery.recover_all(&options.scope)).await {
+            Ok(report) if !report.finished.is_empty() || !report.left.is_empty() => {
+                tracing::info!(
+                    finished = report.finished.len(),
+                    left = report.left.len(),
+                    "transactions recovered from the journal"
+                );
+            }
+            Ok(_) => {}
+            Err(_) => tracing::warn!(
+                "the first recovery pass did not finish within {bound:?}; the controllers start and later passes go on"
+            ),
         }
     }
     let (shutdown, signal) = watch::channel(false);

@@ -17,7 +17,7 @@
 //! reconcile or the drift check repairs: edits are idempotent). A device that cannot be
 //! reached keeps the record for the next pass.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::sync::Arc;
 
@@ -55,6 +55,16 @@ pub struct Report {
     pub left: Vec<(String, String)>,
 }
 
+/// The devices of one record recovery touches.
+struct Devices<'a> {
+    /// `namespace/name` per record device.
+    keys: &'a [String],
+    /// Indices needing recovery steps (ascending).
+    needed: &'a [usize],
+    /// Indices with an orphaned session, and its id.
+    orphans: &'a [(usize, u32)],
+}
+
 /// Recovery over pooled NETCONF sessions.
 pub struct NetconfRecovery<C: Connector> {
     client: Client,
@@ -83,6 +93,9 @@ impl<C: Connector> NetconfRecovery<C> {
 
     async fn pass(&self, scope: &Scope) -> Report {
         let mut report = Report::default();
+        // Devices that could not be had in this pass: later records wait for the next one
+        // rather than paying the connect timeout again.
+        let mut unreachable = BTreeSet::new();
         let api: Api<ConfigMap> = scope.api(self.client.clone());
         let params = ListParams::default().labels(&format!("{RECORD_LABEL}=true"));
         let list = match api.list(&params).await {
@@ -102,7 +115,7 @@ impl<C: Connector> NetconfRecovery<C> {
             let namespace = cm.metadata.namespace.clone().unwrap_or_default();
             let api: Api<ConfigMap> = Api::namespaced(self.client.clone(), &namespace);
             let outcome = match Entry::read(&cm) {
-                Ok(entry) => self.finish(&api, entry).await,
+                Ok(entry) => self.finish(&api, entry, &mut unreachable).await,
                 Err(e) => Err(e.to_string()),
             };
             match outcome {
@@ -120,14 +133,24 @@ impl<C: Connector> NetconfRecovery<C> {
     }
 
     /// Carries one entry to its end and deletes its record; the reason when it stays.
-    async fn finish(&self, api: &Api<ConfigMap>, mut entry: Entry) -> Result<Decision, String> {
+    async fn finish(
+        &self,
+        api: &Api<ConfigMap>,
+        mut entry: Entry,
+        unreachable: &mut BTreeSet<String>,
+    ) -> Result<Decision, String> {
         let id = entry.record.id.clone();
         let needed = needs_recovery(&entry.record);
         let orphans = orphaned_sessions(&entry.record);
         let result = if needed.is_empty() && orphans.is_empty() {
             Ok(settled_decision(&entry.record))
         } else {
-            self.recover(&mut entry.record, &entry.devices, &needed, &orphans)
+            let devices = Devices {
+                keys: &entry.devices,
+                needed: &needed,
+                orphans: &orphans,
+            };
+            self.recover(&mut entry.record, devices, unreachable)
                 .await?
         };
         let decision = match result {
@@ -170,9 +193,12 @@ impl<C: Connector> NetconfRecovery<C> {
     async fn recover(
         &self,
         record: &mut TransactionRecord,
-        keys: &[String],
-        needed: &[usize],
-        orphans: &[(usize, u32)],
+        Devices {
+            keys,
+            needed,
+            orphans,
+        }: Devices<'_>,
+        unreachable: &mut BTreeSet<String>,
     ) -> Result<Result<Decision, RecoverError>, String> {
         let mut devices: Vec<usize> = needed.to_vec();
         devices.extend(orphans.iter().map(|(i, _)| *i));
@@ -181,12 +207,17 @@ impl<C: Connector> NetconfRecovery<C> {
         let mut leases = BTreeMap::new();
         for i in devices {
             let key = &keys[i];
+            if unreachable.contains(key) {
+                return Err(format!("Device {key} could not be reached in this pass"));
+            }
             let target = self.target(key).await?;
-            let lease = self
-                .sessions
-                .lease(&target)
-                .await
-                .map_err(|e| format!("Device {key}: {e}"))?;
+            let lease = match self.sessions.lease(&target).await {
+                Ok(lease) => lease,
+                Err(e) => {
+                    unreachable.insert(key.clone());
+                    return Err(format!("Device {key}: {e}"));
+                }
+            };
             leases.insert(i, lease);
         }
         for &(i, old) in orphans {
