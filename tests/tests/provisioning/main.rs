@@ -1,6 +1,7 @@
 //! Provisioning end to end, in one process: the embedded API server, simulated NETCONF
 //! devices, and the Subscription, ServiceOrder, Device and ResourcePool controllers with the
-//! real NETCONF edge (SSH sessions, pinned host keys, confirmed-commit transactions).
+//! real NETCONF edge (SSH sessions, pinned host keys, confirmed-commit transactions). The
+//! drills of `race` and `peer` add devices: many simulated ports, and a real NETCONF server.
 
 mod lab;
 // The peer helpers of the NETCONF interop tests: one reading of `FERRULE_NETCONF_PEER_ENV` and
