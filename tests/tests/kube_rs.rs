@@ -11,9 +11,11 @@ use ferrule_e2e::{eventually, start_server, start_server_on};
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::ConfigMap;
 use k8s_openapi::api::core::v1::Event as CoreEvent;
+use k8s_openapi::api::events::v1::Event as V1Event;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{
-    Api, ListParams, ObjectMeta, Patch, PatchParams, PostParams, WatchEvent, WatchParams,
+    Api, ApiResource, DynamicObject, ListParams, ObjectMeta, Patch, PatchParams, PostParams,
+    WatchEvent, WatchParams,
 };
 use kube::runtime::controller::{Action, Controller};
 use kube::runtime::events::{Event as Recorded, EventType, Recorder, Reporter};
@@ -436,6 +438,122 @@ async fn deletion_propagation_policies() -> anyhow::Result<()> {
     eventually(Duration::from_secs(30), || gone("parent-or")).await?;
     let child = cms.get("child-or").await?;
     ensure!(child.owner_references().is_empty(), "{child:?}");
+    server.shutdown().await;
+    Ok(())
+}
+
+/// What the controllers publish through events.k8s.io/v1 keeps its fields in both APIs, also
+/// after the recorder turns a repeated event into a series (a merge patch of the v1 form).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_keep_their_fields_in_both_apis() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let server = start_server(dir.path()).await?;
+    let client = server.client().await?;
+    let cms: Api<ConfigMap> = Api::namespaced(client.clone(), "default");
+    let mut subject = ConfigMap::default();
+    subject.metadata.name = Some("subject".into());
+    let subject = cms.create(&PostParams::default(), &subject).await?;
+    let regarding = subject.object_ref(&());
+    let reporter = Reporter {
+        controller: "ferrule-provisioning".into(),
+        instance: Some("ferrule-0".into()),
+    };
+    let recorder = Recorder::new(client.clone(), reporter);
+    let note = "Device bng1 rejected the change: operation-failed: subscriber table full";
+    let event = Recorded {
+        type_: EventType::Warning,
+        reason: "DeviceRejected".into(),
+        note: Some(note.into()),
+        action: "Provision".into(),
+        secondary: None,
+    };
+    let v1: Api<V1Event> = Api::namespaced(client.clone(), "default");
+    let core: Api<CoreEvent> = Api::namespaced(client.clone(), "default");
+    let core_raw: Api<DynamicObject> = Api::namespaced_with(
+        client.clone(),
+        "default",
+        &ApiResource::erase::<CoreEvent>(&()),
+    );
+    let v1_raw: Api<DynamicObject> = Api::namespaced_with(
+        client.clone(),
+        "default",
+        &ApiResource::erase::<V1Event>(&()),
+    );
+
+    for count in [None, Some(2)] {
+        recorder.publish(&event, &regarding).await?;
+
+        let listed = v1
+            .list(&ListParams::default().fields("regarding.name=subject"))
+            .await?
+            .items;
+        ensure!(listed.len() == 1, "one event, got {listed:?}");
+        let got = &listed[0];
+        ensure!(got.note.as_deref() == Some(note), "note: {got:?}");
+        ensure!(got.reason.as_deref() == Some("DeviceRejected"), "{got:?}");
+        ensure!(got.type_.as_deref() == Some("Warning"), "{got:?}");
+        ensure!(got.action.as_deref() == Some("Provision"), "{got:?}");
+        ensure!(
+            got.regarding.as_ref() == Some(&regarding),
+            "regarding: {got:?}"
+        );
+        ensure!(
+            got.reporting_controller.as_deref() == Some("ferrule-provisioning")
+                && got.reporting_instance.as_deref() == Some("ferrule-0"),
+            "{got:?}"
+        );
+        ensure!(
+            got.series.as_ref().map(|s| s.count) == count,
+            "series after {count:?}: {got:?}"
+        );
+        ensure!(got.event_time.is_some(), "{got:?}");
+
+        let listed = core
+            .list(&ListParams::default().fields(&format!(
+                "involvedObject.kind=ConfigMap,involvedObject.name=subject,involvedObject.uid={}",
+                subject.uid().unwrap_or_default()
+            )))
+            .await?
+            .items;
+        ensure!(listed.len() == 1, "one event, got {listed:?}");
+        let got = &listed[0];
+        ensure!(got.message.as_deref() == Some(note), "message: {got:?}");
+        ensure!(got.reason.as_deref() == Some("DeviceRejected"), "{got:?}");
+        ensure!(got.type_.as_deref() == Some("Warning"), "{got:?}");
+        ensure!(got.action.as_deref() == Some("Provision"), "{got:?}");
+        ensure!(got.involved_object == regarding, "involvedObject: {got:?}");
+        ensure!(
+            got.reporting_component.as_deref() == Some("ferrule-provisioning")
+                && got.reporting_instance.as_deref() == Some("ferrule-0"),
+            "{got:?}"
+        );
+        ensure!(
+            got.series.as_ref().and_then(|s| s.count) == count,
+            "series after {count:?}: {got:?}"
+        );
+
+        // Each view carries only its own names for the renamed fields.
+        let name = got.metadata.name.clone().context("event name")?;
+        let raw = core_raw.get(&name).await?.data;
+        for v1_only in [
+            "note",
+            "regarding",
+            "reportingController",
+            "deprecatedCount",
+        ] {
+            ensure!(
+                raw.get(v1_only).is_none(),
+                "core/v1 view has {v1_only}: {raw}"
+            );
+        }
+        let raw = v1_raw.get(&name).await?.data;
+        for core_only in ["message", "involvedObject", "reportingComponent", "count"] {
+            ensure!(
+                raw.get(core_only).is_none(),
+                "events.k8s.io/v1 view has {core_only}: {raw}"
+            );
+        }
+    }
     server.shutdown().await;
     Ok(())
 }

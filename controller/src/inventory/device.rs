@@ -36,7 +36,8 @@ use super::status::{
 /// Controller name in metrics and Events.
 pub const CONTROLLER: &str = "device";
 
-/// How soon a drift check is retried when it was skipped because a transaction was running.
+/// How soon a drift check is retried when it was skipped because a transaction was running
+/// (sooner when the drift interval itself is shorter).
 const BUSY_RETRY: Duration = Duration::from_secs(15);
 
 /// Shared state of the Device controller.
@@ -154,10 +155,20 @@ async fn observe(device: &Device, ctx: &DeviceContext) -> Result<Action, Error> 
     Ok(match probe {
         Probe::Connected { .. } => {
             ctx.base.backoff.succeeded(&key);
-            Action::requeue(if busy { BUSY_RETRY } else { ctx.drift_interval })
+            Action::requeue(next_check_in(busy, ctx.drift_interval))
         }
         Probe::Unreachable { .. } => Action::requeue(ctx.base.backoff.failed(&key)),
     })
+}
+
+/// When a connected device is looked at again: after the drift interval, and a check skipped
+/// for a running transaction no later than that.
+fn next_check_in(skipped: bool, drift_interval: Duration) -> Duration {
+    if skipped {
+        BUSY_RETRY.min(drift_interval)
+    } else {
+        drift_interval
+    }
 }
 
 async fn write_status(
@@ -451,5 +462,15 @@ mod tests {
         let subs = vec![Arc::new(moving), Arc::new(idle)];
         assert!(busy_on(&subs, "olt1"));
         assert!(!busy_on(&subs, "bng1"));
+    }
+
+    #[test]
+    fn a_skipped_check_is_retried_no_later_than_the_next_regular_one() {
+        let minutes = Duration::from_secs(300);
+        assert_eq!(next_check_in(false, minutes), minutes);
+        assert_eq!(next_check_in(true, minutes), BUSY_RETRY);
+        let seconds = Duration::from_secs(2);
+        assert_eq!(next_check_in(true, seconds), seconds);
+        assert_eq!(next_check_in(false, seconds), seconds);
     }
 }

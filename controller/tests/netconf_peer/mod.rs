@@ -1,5 +1,6 @@
 //! Shared helpers of the NETCONF interop tests: peers from `FERRULE_NETCONF_PEER_ENV`,
-//! session configs, payloads and read-back.
+//! session configs, payloads and read-back. The provisioning tests of ferrule-e2e include this
+//! file too, so every test needing a real server follows one skip-or-fail rule.
 
 // Each test binary uses a different subset of these helpers; failing loudly is the point.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]

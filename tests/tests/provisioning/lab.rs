@@ -35,7 +35,8 @@ pub(crate) struct Lab {
 }
 
 impl Lab {
-    pub(crate) async fn start() -> anyhow::Result<Self> {
+    /// A lab whose netsim also runs `extra` devices (their Device objects are the scenario's).
+    pub(crate) async fn start(extra: Vec<DeviceSpec>) -> anyhow::Result<Self> {
         let dir = tempfile::tempdir()?;
         let mut config = ServeConfig::new(dir.path(), "127.0.0.1:0".parse()?);
         config.bookmark_interval = Duration::from_secs(2);
@@ -52,7 +53,9 @@ impl Lab {
         olt2.ports = vec!["ge-0/0/1".into(), "ge-0/0/2".into()];
         let mut bng1 = DeviceSpec::new("bng1", any);
         bng1.ports = vec!["xe-0/0/1".into(), "xe-0/0/2".into()];
-        let netsim = netsim::start(Topology::new(vec![olt1, olt2, bng1])?).await?;
+        let mut devices = vec![olt1, olt2, bng1];
+        devices.extend(extra);
+        let netsim = netsim::start(Topology::new(devices)?).await?;
 
         let lab = Lab {
             client: client.clone(),
@@ -176,10 +179,19 @@ impl Lab {
     }
 
     pub(crate) async fn order(&self, name: &str, items: Value) -> anyhow::Result<()> {
+        self.order_for("ana", name, items).await
+    }
+
+    pub(crate) async fn order_for(
+        &self,
+        customer: &str,
+        name: &str,
+        items: Value,
+    ) -> anyhow::Result<()> {
         self.create::<ServiceOrder>(json!({
             "apiVersion": "bss.ferrule.dev/v1alpha1", "kind": "ServiceOrder",
             "metadata": {"name": name, "namespace": NS},
-            "spec": {"customer": "ana", "items": items}
+            "spec": {"customer": customer, "items": items}
         }))
         .await?;
         Ok(())
@@ -315,7 +327,15 @@ impl Lab {
     where
         F: AsyncFnOnce(&Lab) -> anyhow::Result<()>,
     {
-        let lab = Lab::start().await?;
+        Lab::run_with(Vec::new(), scenario).await
+    }
+
+    /// [`Lab::run`] with `extra` simulated devices.
+    pub(crate) async fn run_with<F>(extra: Vec<DeviceSpec>, scenario: F) -> anyhow::Result<()>
+    where
+        F: AsyncFnOnce(&Lab) -> anyhow::Result<()>,
+    {
+        let lab = Lab::start(extra).await?;
         let result = scenario(&lab).await;
         let result = match result {
             Ok(()) => Ok(()),

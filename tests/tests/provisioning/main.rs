@@ -1,8 +1,16 @@
 //! Provisioning end to end, in one process: the embedded API server, simulated NETCONF
 //! devices, and the Subscription, ServiceOrder, Device and ResourcePool controllers with the
-//! real NETCONF edge (SSH sessions, pinned host keys, confirmed-commit transactions).
+//! real NETCONF edge (SSH sessions, pinned host keys, confirmed-commit transactions). The
+//! drills of `race` and `peer` add devices: many simulated ports, and a real NETCONF server.
 
 mod lab;
+// The peer helpers of the NETCONF interop tests: one reading of `FERRULE_NETCONF_PEER_ENV` and
+// `FERRULE_REQUIRE_PEERS` for every test that needs a real server.
+#[path = "../../../controller/tests/netconf_peer/mod.rs"]
+mod netconf_peer;
+mod peer;
+mod race;
+mod readback;
 
 use anyhow::Context as _;
 use ferrule::netsim::CommitRejection;
@@ -10,9 +18,10 @@ use ferrule::provisioning::plan::command::plan_documents;
 use ferrule::provisioning::plan::manifests::Document;
 use ferrule::render::Renderer;
 use ferrule_crds::condition::{find_condition, types};
-use ferrule_crds::{Alarm, Device, ResourcePool, Subscription};
+use ferrule_crds::{Alarm, Customer, Device, ResourcePool, Subscription};
 use ferrule_e2e::eventually;
-use kube::api::{Api, DeleteParams, Patch, PatchParams};
+use k8s_openapi::api::core::v1::Event;
+use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams};
 use serde_json::{Value, json};
 
 use lab::{IF_NS, Lab, NS, WAIT};
@@ -390,5 +399,90 @@ async fn devices_report_reachability_and_drift_scenario(lab: &Lab) -> anyhow::Re
     .await
     .context("host key mismatch reported")?;
 
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn orders_for_a_closed_customer_are_rejected() -> anyhow::Result<()> {
+    Lab::run(orders_for_a_closed_customer_are_rejected_scenario).await
+}
+
+async fn orders_for_a_closed_customer_are_rejected_scenario(lab: &Lab) -> anyhow::Result<()> {
+    let customer = |name: &str| {
+        json!({"apiVersion": "bss.ferrule.dev/v1alpha1", "kind": "Customer",
+            "metadata": {"name": name, "namespace": NS},
+            "spec": {"displayName": name, "contact": {"email": format!("{name}@example.com")},
+                     "billing": {"currency": "EUR", "cycleDay": 1}}})
+    };
+    lab.create::<Customer>(customer("zoe")).await?;
+    let customers: Api<Customer> = Api::namespaced(lab.client.clone(), NS);
+    customers
+        .patch_status(
+            "zoe",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"status": {"phase": "Closed"}})),
+        )
+        .await?;
+    // The order follows the close at once: the decision must not rest on a cache that has
+    // not seen the close yet.
+    lab.order_for(
+        "zoe",
+        "o-zoe",
+        json!([add("z1", "olt1", "ge-0/0/1"), add("z2", "olt2", "ge-0/0/1")]),
+    )
+    .await?;
+    // Likewise an order right behind the creation of its customer is accepted.
+    lab.create::<Customer>(customer("bob")).await?;
+    lab.order_for("bob", "o-bob", json!([add("b1", "olt1", "ge-0/0/2")]))
+        .await?;
+
+    let rejected = lab.order_state("o-zoe", "Rejected").await?;
+    let status = rejected.status.context("status")?;
+    assert_eq!(status.items.len(), 2);
+    for (item, sub) in status.items.iter().zip(["z1", "z2"]) {
+        assert_eq!(item.subscription, sub);
+        assert_eq!(serde_json::to_value(item.state)?, json!("Rejected"));
+        assert_eq!(item.message.as_deref(), Some("Customer zoe is Closed"));
+    }
+    let ready = find_condition(&status.conditions, types::READY).context("Ready")?;
+    assert_eq!(
+        (ready.reason.as_str(), ready.message.as_str()),
+        ("Rejected", "Customer zoe is Closed")
+    );
+    // Events: the order's rejection and its items' (the recorder folds the items' Events,
+    // alike but for the subscription named in the note, into one series).
+    let events: Api<Event> = Api::namespaced(lab.client.clone(), NS);
+    let warnings: Vec<Event> = eventually(WAIT, || async {
+        let list = events
+            .list(&ListParams::default().fields("involvedObject.name=o-zoe,type=Warning"))
+            .await
+            .ok()?;
+        let mut reasons: Vec<&str> = list
+            .items
+            .iter()
+            .filter_map(|e| e.reason.as_deref())
+            .collect();
+        reasons.sort();
+        (reasons == ["ItemRejected", "Rejected"]).then_some(list.items)
+    })
+    .await
+    .context("a Warning for the rejected order and its items")?;
+    assert!(
+        warnings.iter().all(|e| e
+            .message
+            .as_deref()
+            .is_some_and(|m| m.contains("Customer zoe is Closed"))),
+        "{warnings:?}"
+    );
+
+    // bob's order completing shows the controllers went past zoe's: nothing was created for
+    // her, nothing was claimed or configured.
+    lab.order_state("o-bob", "Completed").await?;
+    for sub in ["z1", "z2"] {
+        assert!(lab.get::<Subscription>(sub).await.is_none(), "{sub} exists");
+    }
+    assert_eq!(lab.claims().await, ["lis-v4.100-64-0-0", "olt1-vlans.1200"]);
+    assert!(!lab.running("olt1").contains("ge-0/0/1."));
+    assert!(!lab.running("olt2").contains("ge-0/0/1."));
     Ok(())
 }

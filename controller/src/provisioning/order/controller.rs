@@ -19,11 +19,12 @@ use kube::{Api, Resource, ResourceExt};
 
 use crate::provisioning::context::{Context, FIELD_MANAGER, now};
 use crate::provisioning::patch::status_patch;
-use crate::provisioning::stores::{Scope, in_namespace, named};
+use crate::provisioning::stores::Scope;
 
+use super::graph::Graph;
 use super::progress::{is_final, item_state, order_state};
 use super::status::{next_status, transitions};
-use super::validate::{ItemChange, OrderRefs, check_items, check_order};
+use super::validate::{ItemChange, check_items, check_order, rejects_anything};
 
 /// Controller name in metrics and Events.
 pub const CONTROLLER: &str = "serviceorder";
@@ -118,9 +119,6 @@ async fn fulfil(order: &ServiceOrder, ctx: &Context) -> Result<Action, Error> {
         return Ok(Action::await_change());
     }
     let generation = current.metadata.generation;
-    let customer = named(&ctx.stores.customers, &ns, &current.spec.customer);
-    let products = in_namespace(&ctx.stores.products, &ns);
-    let devices = in_namespace(&ctx.stores.devices, &ns);
     let subs_api: Api<Subscription> = Api::namespaced(ctx.client.clone(), &ns);
     let subscriptions: Vec<Arc<Subscription>> = subs_api
         .list(&Default::default())
@@ -129,12 +127,15 @@ async fn fulfil(order: &ServiceOrder, ctx: &Context) -> Result<Action, Error> {
         .into_iter()
         .map(Arc::new)
         .collect();
-    let refs = OrderRefs {
-        customer: customer.as_deref(),
-        products: &products,
-        devices: &devices,
-        subscriptions: &subscriptions,
-    };
+    let customer = &current.spec.customer;
+    let mut graph = Graph::cached(&ctx.stores, &ns, customer);
+    if before.state.is_none() {
+        graph.read_customer(&ctx.client, &ns, customer).await?;
+    }
+    if rejects_anything(&current, &before, graph.refs(&subscriptions)) {
+        graph = Graph::read(&ctx.client, &ns, customer).await?;
+    }
+    let refs = graph.refs(&subscriptions);
 
     if before.state.is_none() {
         let (state, items, message) = match check_order(&current, refs) {

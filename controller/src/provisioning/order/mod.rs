@@ -5,6 +5,7 @@
 //! the changes.
 
 pub mod controller;
+pub mod graph;
 pub mod progress;
 pub mod status;
 pub mod validate;

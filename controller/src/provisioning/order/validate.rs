@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use ferrule_crds::bss::customer::CustomerPhase;
-use ferrule_crds::bss::service_order::{OrderAction, OrderItem};
+use ferrule_crds::bss::service_order::{ItemState, OrderAction, OrderItem, ServiceOrderStatus};
 use ferrule_crds::bss::subscription::{Access, DesiredState, SubscriptionSpec};
 use ferrule_crds::{Customer, Device, Product, ServiceOrder, Subscription};
 use kube::ResourceExt;
@@ -72,6 +72,29 @@ pub fn check_order(order: &ServiceOrder, refs: OrderRefs<'_>) -> Result<(), Orde
         return Err(OrderRejection::CustomerClosed(name.clone()));
     }
     Ok(())
+}
+
+/// Whether checking the order now would reject it (before its first decision) or one of the
+/// items still pending. Rejections are final, so the controller confirms them against the
+/// API server rather than its caches.
+pub fn rejects_anything(
+    order: &ServiceOrder,
+    status: &ServiceOrderStatus,
+    refs: OrderRefs<'_>,
+) -> bool {
+    if status.state.is_none() && check_order(order, refs).is_err() {
+        return true;
+    }
+    check_items(order, refs)
+        .iter()
+        .enumerate()
+        .any(|(index, result)| {
+            result.is_err()
+                && status
+                    .items
+                    .get(index)
+                    .is_none_or(|item| item.state == ItemState::Pending)
+        })
 }
 
 /// Checks every item, in order. An item is also checked against the items before it: two
@@ -249,6 +272,7 @@ fn check_access(subscription: &str, access: &Access, refs: OrderRefs<'_>) -> Res
 mod tests {
     use super::*;
     use crate::provisioning::fixtures::*;
+    use ferrule_crds::bss::service_order::{ItemStatus, OrderState};
     use ferrule_crds::oss::device::DeviceRole;
 
     struct World {
@@ -451,6 +475,58 @@ mod tests {
         assert_eq!(
             check(json!({"action": "Terminate", "subscription": "bob-home"})).unwrap_err(),
             "Subscription bob-home belongs to Customer bob"
+        );
+    }
+
+    #[test]
+    fn rejections_to_confirm_are_those_of_the_first_decision_or_of_pending_items() {
+        let world = World::new();
+        let order = mk_order(
+            "o1",
+            "ana",
+            json!([add("ana-home", "ge-0/0/1"), add("ana-bad", "ge-0/0/9")]),
+        );
+        let undecided = ServiceOrderStatus::default();
+        assert!(rejects_anything(&order, &undecided, world.refs()));
+        let item = |sub: &str, state| ItemStatus {
+            subscription: sub.into(),
+            state,
+            message: None,
+        };
+        let mut decided = ServiceOrderStatus {
+            state: Some(OrderState::InProgress),
+            items: vec![
+                item("ana-home", ItemState::InProgress),
+                item("ana-bad", ItemState::Pending),
+            ],
+            ..Default::default()
+        };
+        assert!(
+            rejects_anything(&order, &decided, world.refs()),
+            "a port not on the device, still pending"
+        );
+        decided.items[1].state = ItemState::Rejected;
+        assert!(
+            !rejects_anything(&order, &decided, world.refs()),
+            "already rejected: nothing new to confirm"
+        );
+
+        let good = mk_order("o2", "ana", json!([add("ana-home", "ge-0/0/1")]));
+        assert!(!rejects_anything(&good, &undecided, world.refs()));
+        let closed = mk_customer("ana", Some(CustomerPhase::Closed));
+        let refs = OrderRefs {
+            customer: Some(&closed),
+            ..world.refs()
+        };
+        assert!(rejects_anything(&good, &undecided, refs));
+        let acknowledged = ServiceOrderStatus {
+            state: Some(OrderState::Acknowledged),
+            items: vec![item("ana-home", ItemState::InProgress)],
+            ..Default::default()
+        };
+        assert!(
+            !rejects_anything(&good, &acknowledged, refs),
+            "the customer is checked at the first decision only"
         );
     }
 }
