@@ -31,6 +31,14 @@ fn add(sub: &str, device: &str, port: &str) -> Value {
            "access": {"device": device, "port": port}})
 }
 
+/// A Subscription on olt1 applied directly (GitOps, kubectl), not through an order.
+fn direct(name: &str, product: &str, port: &str) -> Value {
+    json!({"apiVersion": "bss.ferrule.dev/v1alpha1", "kind": "Subscription",
+           "metadata": {"name": name, "namespace": NS},
+           "spec": {"customer": "ana", "product": product,
+                    "access": {"device": "olt1", "port": port}}})
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn orders_configure_devices_through_the_whole_lifecycle() -> anyhow::Result<()> {
     Lab::run(orders_configure_devices_through_the_whole_lifecycle_scenario).await
@@ -269,13 +277,8 @@ async fn failures_are_reported_and_retried_scenario(lab: &Lab) -> anyhow::Result
     assert!(lab.running("olt1").contains("ge-0/0/2."));
 
     // Invalid intent is a condition, not a crash loop.
-    lab.create::<Subscription>(json!({
-        "apiVersion": "bss.ferrule.dev/v1alpha1", "kind": "Subscription",
-        "metadata": {"name": "s5", "namespace": NS},
-        "spec": {"customer": "ana", "product": "no-such-product",
-                 "access": {"device": "olt1", "port": "ge-0/0/1"}}
-    }))
-    .await?;
+    lab.create::<Subscription>(direct("s5", "no-such-product", "ge-0/0/1"))
+        .await?;
     lab.ready_reason("s5", "UnknownProduct").await?;
 
     // Deleting while a device is unreachable keeps the subscription (and its claims) until
@@ -484,5 +487,53 @@ async fn orders_for_a_closed_customer_are_rejected_scenario(lab: &Lab) -> anyhow
     assert_eq!(lab.claims().await, ["lis-v4.100-64-0-0", "olt1-vlans.1200"]);
     assert!(!lab.running("olt1").contains("ge-0/0/1."));
     assert!(!lab.running("olt2").contains("ge-0/0/1."));
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_port_in_use_is_refused() -> anyhow::Result<()> {
+    Lab::run(a_port_in_use_is_refused_scenario).await
+}
+
+async fn a_port_in_use_is_refused_scenario(lab: &Lab) -> anyhow::Result<()> {
+    lab.order("o-first", json!([add("first", "olt1", "ge-0/0/1")]))
+        .await?;
+    lab.ready_reason("first", "Active").await?;
+    let before = lab.running("olt1");
+
+    // An order for the same port: its item is rejected, with the holder named, and the order
+    // fails (the order as a whole was valid: its customer exists and is open).
+    lab.order("o-second", json!([add("second", "olt1", "ge-0/0/1")]))
+        .await?;
+    let failed = lab.order_state("o-second", "Failed").await?;
+    let items = failed.status.context("status")?.items;
+    assert_eq!(serde_json::to_value(items[0].state)?, json!("Rejected"));
+    assert_eq!(
+        items[0].message.as_deref(),
+        Some("port ge-0/0/1 of Device olt1 is used by Subscription first")
+    );
+    assert!(lab.get::<Subscription>("second").await.is_none());
+
+    // A Subscription applied directly (GitOps, kubectl) on the port: a clear condition, no
+    // claim, nothing pushed; the older subscription keeps the port.
+    lab.create::<Subscription>(direct("direct", "fibre-500", "ge-0/0/1"))
+        .await?;
+    let refused = lab.ready_reason("direct", "PortInUse").await?;
+    let message = find_condition(&refused.status.context("status")?.conditions, types::READY)
+        .map(|c| c.message.clone())
+        .unwrap_or_default();
+    assert_eq!(
+        message,
+        "port ge-0/0/1 of Device olt1 is used by Subscription first"
+    );
+    lab.ready_reason("first", "Active").await?;
+    assert_eq!(lab.claims().await, ["lis-v4.100-64-0-0", "olt1-vlans.1200"]);
+    assert_eq!(lab.running("olt1"), before);
+
+    // Freeing the port lets the waiting subscription in, without anyone touching it.
+    Api::<Subscription>::namespaced(lab.client.clone(), NS)
+        .delete("first", &DeleteParams::default())
+        .await?;
+    lab.ready_reason("direct", "Active").await?;
     Ok(())
 }

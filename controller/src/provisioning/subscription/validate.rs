@@ -281,10 +281,19 @@ pub fn check_port(device: &Device, port: &str) -> Result<(), InvalidIntent> {
 
 /// The subscription that holds the port `sub` asks for, if it is not `sub`.
 ///
-/// Two subscriptions on one port: the older one (creation time, then name) keeps it, so both
-/// controllers agree which one waits, whatever order they see each other in.
+/// Two subscriptions on one port: one that has configuration on the devices keeps it over
+/// one that has none yet (a new subscription never displaces a working one), then the older
+/// one (creation time, which has one-second resolution, then name) — so every reconcile
+/// agrees which one waits, whatever order it sees them in.
 pub fn port_holder(sub: &Subscription, subscriptions: &[Arc<Subscription>]) -> Option<String> {
-    let rank = |s: &Subscription| (s.metadata.creation_timestamp.clone(), s.name_any());
+    let configured = |s: &Subscription| s.status.as_ref().is_some_and(|st| !st.devices.is_empty());
+    let rank = |s: &Subscription| {
+        (
+            !configured(s),
+            s.metadata.creation_timestamp.clone(),
+            s.name_any(),
+        )
+    };
     let mine = rank(sub);
     subscriptions
         .iter()
@@ -458,6 +467,30 @@ mod tests {
         assert!(validate(&older, world.refs()).is_ok());
         // Another port is free.
         assert!(validate(&sub("olt1", "ge-0/0/2"), world.refs()).is_ok());
+    }
+
+    #[test]
+    fn a_configured_subscription_keeps_its_port_against_a_newcomer() {
+        let mut world = World::new();
+        // Created in the same second; the newcomer's name sorts first.
+        let mut working = mk_subscription("zed", "ana", "fibre-500", "olt1", "ge-0/0/1");
+        working.status = Some(ferrule_crds::SubscriptionStatus {
+            devices: vec![ferrule_crds::bss::subscription::DeviceConfig {
+                name: "olt1".into(),
+                transaction: "t".into(),
+                digest: "d".into(),
+                owned: vec![],
+            }],
+            ..Default::default()
+        });
+        let newcomer = mk_subscription("abe", "ana", "fibre-500", "olt1", "ge-0/0/1");
+        world.subs = vec![Arc::new(working.clone()), Arc::new(newcomer.clone())];
+        let err = validate(&newcomer, world.refs()).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "port ge-0/0/1 of Device olt1 is used by Subscription zed"
+        );
+        assert!(validate(&working, world.refs()).is_ok());
     }
 
     #[test]
