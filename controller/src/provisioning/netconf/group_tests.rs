@@ -6,7 +6,8 @@ use std::time::Duration;
 use tokio::sync::Semaphore;
 
 use super::*;
-use crate::provisioning::transactor::{DeviceRpcError, DeviceTarget};
+use crate::provisioning::fixtures::mk_target;
+use crate::provisioning::transactor::DeviceRpcError;
 
 const IF: &str = "urn:ietf:params:xml:ns:yang:ietf-interfaces";
 
@@ -77,29 +78,18 @@ impl NetworkTransactor for Recording {
     }
 }
 
-fn target(name: &str) -> DeviceTarget {
-    DeviceTarget {
-        namespace: "isp".into(),
-        name: name.into(),
-        profile: "ietf".into(),
-        address: "127.0.0.1:830".into(),
-        credentials_secret: "c".into(),
-        host_key: None,
-        insecure_skip_host_key_verification: true,
-    }
-}
-
 fn plan(owner: &str, edits: &[(&str, &str)]) -> NetworkPlan {
     NetworkPlan {
         owner: owner.into(),
         devices: edits
             .iter()
             .map(|(device, interface)| DevicePlan {
-                target: target(device),
+                target: mk_target(device),
                 edit: Some(format!(
                     "<interfaces xmlns=\"{IF}\" xmlns:nc=\"urn:ietf:params:xml:ns:netconf:base:1.0\">\
                      <interface nc:operation=\"merge\"><name>{interface}</name></interface></interfaces>"
                 )),
+                compensation: Some(String::new()),
                 applied: None,
             })
             .collect(),
