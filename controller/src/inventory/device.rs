@@ -294,6 +294,9 @@ async fn check_drift(
                 devices: vec![DevicePlan {
                     target: target.clone(),
                     edit: Some(edit.clone()),
+                    // A repair only puts owned configuration back; on a running-only device
+                    // there is nothing to take back if it fails.
+                    compensation: Some(String::new()),
                     applied: None,
                 }],
             };

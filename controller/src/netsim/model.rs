@@ -3,7 +3,7 @@
 //! it advertises, its datastore and commit style, and where its interface state lives.
 
 use crate::render::{Datastore, DeviceProfile, StateSpec};
-use crate::southbound::tree::{KeyedList, ListSchema, PrefixMap, QName};
+use crate::southbound::tree::{ListSchema, PrefixMap};
 
 use super::topology::DatastoreKind;
 
@@ -36,27 +36,8 @@ impl DeviceModel {
         profile: &DeviceProfile,
         datastore: Option<DatastoreKind>,
     ) -> Result<Self, String> {
-        let lists = profile
-            .resolved_keyed_lists()
-            .into_iter()
-            .map(|(path, keys)| KeyedList {
-                path: path
-                    .into_iter()
-                    .map(|(ns, name)| QName { ns, name })
-                    .collect(),
-                keys: keys
-                    .into_iter()
-                    .map(|(ns, name)| QName { ns, name })
-                    .collect(),
-            });
-        let schema = ListSchema::from_lists(lists).map_err(|e| e.to_string())?;
-        let prefixes = PrefixMap::from_pairs(
-            profile
-                .namespaces()
-                .iter()
-                .map(|(prefix, ns)| (prefix.clone(), ns.clone())),
-        )
-        .map_err(|e| e.to_string())?;
+        let schema = profile.list_schema().map_err(|e| e.to_string())?;
+        let prefixes = profile.prefix_map().map_err(|e| e.to_string())?;
         let datastore = datastore.unwrap_or(match profile.datastore() {
             Datastore::Candidate => DatastoreKind::Candidate,
             Datastore::Running => DatastoreKind::Running,

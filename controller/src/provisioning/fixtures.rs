@@ -9,8 +9,23 @@ use ferrule_crds::{
 };
 use serde_json::json;
 
+use crate::provisioning::transactor::DeviceTarget;
+
 /// The namespace every fixture lives in.
 pub(crate) const NS: &str = "isp";
+
+/// The target of an ietf device `name` in [`NS`].
+pub(crate) fn mk_target(name: &str) -> DeviceTarget {
+    DeviceTarget {
+        namespace: NS.into(),
+        name: name.into(),
+        profile: "ietf".into(),
+        address: "127.0.0.1:830".into(),
+        credentials_secret: "c".into(),
+        host_key: None,
+        insecure_skip_host_key_verification: true,
+    }
+}
 
 fn from_json<K: serde::de::DeserializeOwned>(value: serde_json::Value) -> K {
     serde_json::from_value(value).expect("fixture is a valid resource")

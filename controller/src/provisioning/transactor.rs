@@ -101,6 +101,11 @@ pub struct DevicePlan {
     pub target: DeviceTarget,
     /// The edit-config payload (inner `<config>`), `None` when the device needs nothing.
     pub edit: Option<String>,
+    /// The payload undoing `edit` for this owner (see
+    /// [`compensate`](crate::provisioning::netconf::compensate)): what a running-only device
+    /// gets when the transaction fails after its edit. `Some("")` when there is nothing to
+    /// undo; `None` when none was computed (no edit), which running-only devices refuse.
+    pub compensation: Option<String>,
     /// What the owner will have on the device afterwards; `None` when nothing.
     pub applied: Option<AppliedConfig>,
 }
@@ -273,21 +278,14 @@ mod tests {
 
     #[test]
     fn plans_know_when_nothing_is_pushed() {
-        let target = DeviceTarget {
-            namespace: "isp".into(),
-            name: "olt1".into(),
-            profile: "ietf".into(),
-            address: "127.0.0.1:830".into(),
-            credentials_secret: "c".into(),
-            host_key: None,
-            insecure_skip_host_key_verification: true,
-        };
+        let target = crate::provisioning::fixtures::mk_target("olt1");
         assert_eq!(target.key(), "isp/olt1");
         let mut plan = NetworkPlan {
             owner: "isp/s".into(),
             devices: vec![DevicePlan {
                 target,
                 edit: None,
+                compensation: None,
                 applied: None,
             }],
         };

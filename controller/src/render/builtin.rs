@@ -32,6 +32,8 @@ pub(crate) const BUILTIN: &[BuiltinProfile] = &[
         "ietf",
         ["internet-access.xml", "internet-access-suspended.xml"]
     ),
+    // The ietf models on devices without a candidate datastore; the ietf templates.
+    builtin!("ietf-running", []),
     builtin!(
         "openconfig",
         ["internet-access.xml", "internet-access-suspended.xml"]

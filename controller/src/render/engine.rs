@@ -104,7 +104,7 @@ impl Renderer {
         } else {
             &service.template
         };
-        let template = format!("{profile}/{file}");
+        let template = format!("{}/{file}", device_profile.template_folder());
         let context = Context::from_serialize(&context).map_err(|source| RenderError::Render {
             template: template.clone(),
             source,

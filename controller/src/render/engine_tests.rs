@@ -177,7 +177,8 @@ fn lookup_errors_are_typed() {
         .unwrap_err();
     assert!(matches!(err, RenderError::UnknownProfile { .. }), "{err}");
     assert!(
-        err.to_string().contains("ietf, iosxr, junos, openconfig"),
+        err.to_string()
+            .contains("ietf, ietf-running, iosxr, junos, openconfig"),
         "{err}"
     );
     let err = r
@@ -380,5 +381,17 @@ mod arbitrary_input {
                 Err(err) => prop_assert!(matches!(err, RenderError::InvalidInput { .. }), "{}", err),
             }
         }
+    }
+}
+
+#[test]
+fn a_profile_can_render_with_another_profiles_templates() {
+    let r = renderer();
+    for role in Role::ALL {
+        let own = r.render("ietf", "internet-access", role, &input()).unwrap();
+        let borrowed = r
+            .render("ietf-running", "internet-access", role, &input())
+            .unwrap();
+        assert_eq!(borrowed, own, "{role}");
     }
 }

@@ -60,11 +60,13 @@ pub enum ProfileError {
     },
     /// A profile refers to a template that is neither built in nor in the templates folder.
     #[error(
-        "profile `{profile}`: services.{service_type}: template `{template}` not found (looked for templates/{profile}/{template})"
+        "profile `{profile}`: services.{service_type}: template `{template}` not found (looked for templates/{folder}/{template})"
     )]
     TemplateMissing {
         /// The profile.
         profile: String,
+        /// The template folder the profile uses (its own name unless it says `templates`).
+        folder: String,
         /// The service type whose entry names the template.
         service_type: String,
         /// The template file name.

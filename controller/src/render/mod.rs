@@ -20,6 +20,7 @@ mod path;
 mod profile;
 mod profile_set;
 mod state;
+mod tree_schema;
 mod xml_check;
 
 pub use engine::{MAX_VALUE_CHARS, Renderer};

@@ -98,6 +98,11 @@ pub struct ProfileFile {
     pub namespaces: BTreeMap<String, String>,
     /// Target datastore.
     pub datastore: Datastore,
+    /// Template folder under `templates/`; the profile's own name when absent. Lets a
+    /// variant of a profile (e.g. the same models on running-only devices) reuse its
+    /// templates.
+    #[serde(default)]
+    pub templates: Option<String>,
     /// Whether to commit with `<confirmed/>`.
     pub confirmed_commit: bool,
     /// Whether to send `<validate>` before commit.
@@ -134,6 +139,7 @@ pub struct DeviceProfile {
     description: String,
     namespaces: BTreeMap<String, String>,
     datastore: Datastore,
+    templates: String,
     confirmed_commit: bool,
     validate: bool,
     rollback_on_error: bool,
@@ -184,6 +190,14 @@ impl DeviceProfile {
             return Err(invalid("description", "must not be empty".to_owned()));
         }
         check_namespaces(&file.namespaces).map_err(|(f, m)| invalid(&f, m))?;
+        if let Some(folder) = &file.templates
+            && !is_profile_name(folder)
+        {
+            return Err(invalid(
+                "templates",
+                format!("`{folder}` is not a profile name (the folder under templates/)"),
+            ));
+        }
         if file.confirmed_commit && file.datastore == Datastore::Running {
             return Err(invalid(
                 "confirmedCommit",
@@ -200,11 +214,13 @@ impl DeviceProfile {
         check_roles(&file.roles).map_err(|(f, m)| invalid(&f, m))?;
         let state = StateSpec::from_file(&file.state, &file.namespaces)
             .map_err(|(f, m)| invalid(&format!("state.{f}"), m))?;
+        let templates = file.templates.unwrap_or_else(|| file.name.clone());
         Ok(Self {
             name: file.name,
             description: file.description,
             namespaces: file.namespaces,
             datastore: file.datastore,
+            templates,
             confirmed_commit: file.confirmed_commit,
             validate: file.validate,
             rollback_on_error: file.rollback_on_error,
@@ -234,6 +250,11 @@ impl DeviceProfile {
     /// Datastore edits go to.
     pub fn datastore(&self) -> Datastore {
         self.datastore
+    }
+
+    /// The folder under `templates/` this profile's templates are in.
+    pub fn template_folder(&self) -> &str {
+        &self.templates
     }
 
     /// Whether commits are confirmed commits.

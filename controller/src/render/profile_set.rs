@@ -112,11 +112,13 @@ impl ProfileSet {
                     expected,
                 });
             }
+            let folder = profile.template_folder();
             for (service_type, spec) in profile.services() {
                 for template in [&spec.template, &spec.suspended_template] {
-                    if !templates.contains_key(&format!("{expected}/{template}")) {
+                    if !templates.contains_key(&format!("{folder}/{template}")) {
                         return Err(ProfileError::TemplateMissing {
                             profile: expected.clone(),
+                            folder: folder.to_owned(),
                             service_type: service_type.clone(),
                             template: template.clone(),
                         });

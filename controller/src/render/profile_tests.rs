@@ -20,7 +20,7 @@ fn builtin_profiles_load_and_resolve() {
     let set = ProfileSet::builtin().unwrap();
     assert_eq!(
         set.names().collect::<Vec<_>>(),
-        ["ietf", "iosxr", "junos", "openconfig"]
+        ["ietf", "ietf-running", "iosxr", "junos", "openconfig"]
     );
     for profile in set.profiles() {
         assert!(
@@ -29,11 +29,20 @@ fn builtin_profiles_load_and_resolve() {
             profile.name()
         );
         assert_eq!(profile.roles().len(), 3, "{}", profile.name());
-        assert!(profile.confirmed_commit());
-        assert_eq!(profile.datastore(), Datastore::Candidate);
+        let running = profile.name() == "ietf-running";
+        assert_eq!(profile.confirmed_commit(), !running, "{}", profile.name());
+        let datastore = if running {
+            Datastore::Running
+        } else {
+            Datastore::Candidate
+        };
+        assert_eq!(profile.datastore(), datastore, "{}", profile.name());
     }
     assert!(!set.get("ietf").unwrap().validate());
     assert!(set.get("junos").unwrap().validate());
+    assert_eq!(set.get("junos").unwrap().template_folder(), "junos");
+    assert_eq!(set.get("ietf-running").unwrap().template_folder(), "ietf");
+    assert!(set.get("ietf-running").unwrap().rollback_on_error());
 }
 
 #[test]
@@ -130,6 +139,11 @@ fn errors_name_the_file_and_the_field() {
         ),
         ("name: ietf", "name: IETF", "test.yaml: name:"),
         (
+            "datastore: candidate",
+            "datastore: candidate\ntemplates: ../ietf",
+            "templates: `../ietf` is not a profile name",
+        ),
+        (
             "  ip: urn:ietf:params:xml:ns:yang:ietf-ip",
             "  xmlip: urn:ietf:params:xml:ns:yang:ietf-ip",
             "namespaces.xmlip",
@@ -185,6 +199,25 @@ fn set_reports_missing_templates_and_name_mismatch() {
     )
     .unwrap_err();
     assert!(matches!(err, ProfileError::NameMismatch { .. }), "{err}");
+    // A profile naming another template folder is checked against that folder.
+    let lab = IETF.replacen("name: ietf", "name: lab", 1).replacen(
+        "datastore: candidate",
+        "datastore: candidate\ntemplates: ietf",
+        1,
+    );
+    let err = ProfileSet::from_sources(
+        [("lab".to_owned(), "lab.yaml".to_owned(), lab)],
+        [(
+            "lab/internet-access.xml".to_owned(),
+            "<a xmlns='u'/>".to_owned(),
+        )],
+    )
+    .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("looked for templates/ietf/internet-access.xml"),
+        "{err}"
+    );
 }
 
 #[test]

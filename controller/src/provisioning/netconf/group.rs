@@ -10,6 +10,14 @@
 //!
 //! A merged transaction is all-or-nothing for the whole group. When it fails, every change of
 //! the group is retried alone, so one subscription's bad configuration never fails another's.
+//!
+//! Compensations merge the same way as edits. On a running-only device the merged
+//! compensation is what undoes the merged edit, so a change whose compensation does not merge
+//! cleanly with the batch's is not merged: it waits for a later batch. Compatible
+//! compensations merge into one that applies each in turn; each only removes entries its own
+//! edit created and restores its owner's values, so together they undo the merged edit (the
+//! property `merged_compensations_undo_merged_edits` checks this). On candidate devices the
+//! compensation is only recorded; one that does not merge is dropped there.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::fmt;
@@ -21,7 +29,7 @@ use tokio::sync::oneshot;
 use crate::provisioning::transactor::{
     ChangeSet, Committed, DevicePlan, NetworkPlan, NetworkTransactor, PlanError, TransactError,
 };
-use crate::render::Renderer;
+use crate::render::{Datastore, Renderer};
 use crate::southbound::tree::{Edit, Ident, Node, Operation};
 
 use super::plan::ProfileSchema;
@@ -63,8 +71,19 @@ impl Job {
 struct Batch {
     jobs: Vec<Job>,
     devices: BTreeSet<String>,
-    /// Per device: its target and the merged edit.
-    edits: BTreeMap<String, (DevicePlan, Edit)>,
+    /// Per device: its target, the merged edit and the merged compensation.
+    edits: BTreeMap<String, (DevicePlan, Edit, Undo)>,
+}
+
+/// The merged compensation of one device.
+#[derive(Debug, Clone)]
+enum Undo {
+    /// Nothing to undo.
+    Nothing,
+    /// The compensating edit.
+    Edit(Edit),
+    /// A change carries none (running-only devices then refuse the transaction).
+    Missing,
 }
 
 impl fmt::Debug for GroupCommit {
@@ -177,33 +196,45 @@ impl Shared {
         Some(batch)
     }
 
-    /// Merges `plan`'s edits into the batch; leaves the batch unchanged and returns false when
-    /// any device's edits conflict.
+    /// Merges `plan`'s edits and compensations into the batch; leaves the batch unchanged and
+    /// returns false when any device's edits, or a running-only device's compensations,
+    /// conflict.
     fn absorb(&self, batch: &mut Batch, plan: &NetworkPlan) -> bool {
         let mut merged = batch.edits.clone();
         for device in plan.pushed() {
             let Some(xml) = &device.edit else {
                 continue;
             };
-            let Some(schema) = self
-                .renderer
-                .profiles()
-                .get(&device.target.profile)
-                .and_then(|p| ProfileSchema::of(p).ok())
-            else {
+            let Some(profile) = self.renderer.profiles().get(&device.target.profile) else {
+                return false;
+            };
+            let Ok(schema) = ProfileSchema::of(profile) else {
                 return false;
             };
             let Ok(edit) = Edit::parse(xml, &schema.schema) else {
                 return false;
             };
+            let undo = match device.compensation.as_deref() {
+                None => Undo::Missing,
+                Some(xml) if xml.trim().is_empty() => Undo::Nothing,
+                Some(xml) => match Edit::parse(xml, &schema.schema) {
+                    Ok(undo) => Undo::Edit(undo),
+                    Err(_) => return false,
+                },
+            };
             match merged.get_mut(&device.target.key()) {
-                Some((_, existing)) => {
+                Some((_, existing, existing_undo)) => {
                     if !merge_edits(existing, &edit) {
                         return false;
                     }
+                    match merge_undo(existing_undo, undo) {
+                        Some(both) => *existing_undo = both,
+                        None if profile.datastore() == Datastore::Running => return false,
+                        None => *existing_undo = Undo::Missing,
+                    }
                 }
                 None => {
-                    merged.insert(device.target.key(), (device.clone(), edit));
+                    merged.insert(device.target.key(), (device.clone(), edit, undo));
                 }
             }
         }
@@ -225,9 +256,14 @@ impl Shared {
             devices: batch
                 .edits
                 .values()
-                .map(|(device, edit)| DevicePlan {
+                .map(|(device, edit, undo)| DevicePlan {
                     target: device.target.clone(),
                     edit: Some(edit.to_xml()),
+                    compensation: match undo {
+                        Undo::Nothing => Some(String::new()),
+                        Undo::Edit(undo) => Some(undo.to_xml()),
+                        Undo::Missing => None,
+                    },
                     applied: None,
                 })
                 .collect(),
@@ -249,6 +285,19 @@ impl Shared {
                     let _ = job.reply.send(result);
                 }
             }
+        }
+    }
+}
+
+/// The compensation undoing two merged changes, `None` when the two do not merge.
+fn merge_undo(existing: &Undo, other: Undo) -> Option<Undo> {
+    match (existing, other) {
+        (Undo::Missing, _) | (_, Undo::Missing) => Some(Undo::Missing),
+        (undo, Undo::Nothing) => Some(undo.clone()),
+        (Undo::Nothing, undo) => Some(undo),
+        (Undo::Edit(a), Undo::Edit(b)) => {
+            let mut a = a.clone();
+            merge_edits(&mut a, &b).then_some(Undo::Edit(a))
         }
     }
 }

@@ -6,7 +6,8 @@ use std::time::Duration;
 use tokio::sync::Semaphore;
 
 use super::*;
-use crate::provisioning::transactor::{DeviceRpcError, DeviceTarget};
+use crate::provisioning::fixtures::mk_target;
+use crate::provisioning::transactor::DeviceRpcError;
 
 const IF: &str = "urn:ietf:params:xml:ns:yang:ietf-interfaces";
 
@@ -77,29 +78,18 @@ impl NetworkTransactor for Recording {
     }
 }
 
-fn target(name: &str) -> DeviceTarget {
-    DeviceTarget {
-        namespace: "isp".into(),
-        name: name.into(),
-        profile: "ietf".into(),
-        address: "127.0.0.1:830".into(),
-        credentials_secret: "c".into(),
-        host_key: None,
-        insecure_skip_host_key_verification: true,
-    }
-}
-
 fn plan(owner: &str, edits: &[(&str, &str)]) -> NetworkPlan {
     NetworkPlan {
         owner: owner.into(),
         devices: edits
             .iter()
             .map(|(device, interface)| DevicePlan {
-                target: target(device),
+                target: mk_target(device),
                 edit: Some(format!(
                     "<interfaces xmlns=\"{IF}\" xmlns:nc=\"urn:ietf:params:xml:ns:netconf:base:1.0\">\
                      <interface nc:operation=\"merge\"><name>{interface}</name></interface></interfaces>"
                 )),
+                compensation: Some(String::new()),
                 applied: None,
             })
             .collect(),
@@ -246,4 +236,72 @@ fn only_compatible_edits_merge() {
     assert_eq!(edit, before, "a refused merge changes nothing");
     let xml = edit.to_xml();
     assert!(xml.contains("x.1") && xml.contains("x.2"), "{xml}");
+}
+
+/// `plan` on devices of `profile`, every device compensated with `undo`.
+fn compensated(mut plan: NetworkPlan, profile: &str, undo: &str) -> NetworkPlan {
+    for device in &mut plan.devices {
+        device.target.profile = profile.into();
+        device.compensation = Some(undo.into());
+    }
+    plan
+}
+
+fn interface_op(name: &str, op: &str) -> String {
+    format!(
+        "<interfaces xmlns=\"{IF}\" xmlns:nc=\"urn:ietf:params:xml:ns:netconf:base:1.0\">\
+         <interface nc:operation=\"{op}\"><name>{name}</name></interface></interfaces>"
+    )
+}
+
+#[tokio::test]
+async fn compensations_merge_like_edits_and_running_only_devices_refuse_conflicts() {
+    // (profile, compensation of the third change, transactions, merged compensation)
+    let cases = [
+        (
+            "ietf-running",
+            interface_op("x.3", "remove"),
+            2,
+            Some("x.3"),
+        ),
+        ("ietf-running", interface_op("x.2", "merge"), 3, None),
+        ("ietf", interface_op("x.2", "merge"), 2, None),
+    ];
+    for (profile, third_undo, transactions, merged_undo) in cases {
+        let inner = Recording::new();
+        let group = group(&inner);
+        let undo = |name| interface_op(name, "remove");
+        let first = spawn_apply(
+            &group,
+            compensated(plan("isp/a", &[("olt1", "x.1")]), profile, &undo("x.1")),
+        );
+        running(&inner, 1).await;
+        let second = spawn_apply(
+            &group,
+            compensated(plan("isp/b", &[("olt1", "x.2")]), profile, &undo("x.2")),
+        );
+        let third = spawn_apply(
+            &group,
+            compensated(plan("isp/c", &[("olt1", "x.3")]), profile, &third_undo),
+        );
+        queued(&group, 2).await;
+        inner.gate.add_permits(10);
+        for handle in [first, second, third] {
+            assert!(handle.await.unwrap().is_ok());
+        }
+        let applied = inner.applied();
+        assert_eq!(applied.len(), transactions, "{profile} {third_undo}");
+        let compensation = applied[1].devices[0].compensation.as_deref();
+        match merged_undo {
+            Some(name) => {
+                let undo = compensation.unwrap();
+                assert!(undo.contains("x.2") && undo.contains(name), "{undo}");
+            }
+            None if transactions == 3 => {
+                // Not merged: each change keeps its own compensation.
+                assert_eq!(compensation, Some(undo("x.2").as_str()));
+            }
+            None => assert_eq!(compensation, None, "dropped on a candidate device"),
+        }
+    }
 }

@@ -5,6 +5,7 @@
 //! devices never wait for each other in a cycle; a lease also makes this process the only
 //! writer of the device while the transaction runs.
 
+pub mod compensate;
 pub mod group;
 pub mod journal;
 pub mod plan;
@@ -84,8 +85,8 @@ impl<C: Connector> NetconfTransactor<C> {
 
     fn edit(&self, plan: &DevicePlan) -> DeviceEdit {
         let profile = self.renderer.profiles().get(&plan.target.profile);
-        // Running-only devices need a compensating edit, which plans do not carry yet: the
-        // transaction refuses them with a clear error rather than risking a partial change.
+        // Running-only devices are edited in place; the plan's compensation undoes their edit
+        // when another device fails (a plan without one is refused by the transaction).
         let mode = match profile.map(|p| p.datastore()) {
             Some(ProfileDatastore::Running) => CommitMode::Running,
             _ => CommitMode::Candidate {
@@ -97,7 +98,7 @@ impl<C: Connector> NetconfTransactor<C> {
             device: plan.target.name.clone(),
             mode,
             edit: plan.edit.clone().unwrap_or_default(),
-            compensation: None,
+            compensation: plan.compensation.clone(),
         }
     }
 

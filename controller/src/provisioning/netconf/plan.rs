@@ -1,5 +1,6 @@
-//! Planning one owner's change on one device with config trees: the edit-config payload, the
-//! canonical configuration owned afterwards, its digest and owned entries.
+//! Planning one owner's change on one device with config trees: the edit-config payload, its
+//! compensation (see [`compensate`](super::compensate)), the canonical configuration owned
+//! afterwards, its digest and owned entries.
 //!
 //! Pure. New entries are written with `merge` (an entry may already be on the device: shared
 //! with another owner, or left by a transaction whose result was not recorded), entries gone
@@ -9,11 +10,12 @@
 
 use std::collections::BTreeSet;
 
+use super::compensate::{Known, compensation};
 use crate::provisioning::transactor::{AppliedConfig, DeviceChange, DevicePlan};
 use crate::render::DeviceProfile;
 use crate::southbound::tree::{
-    ConfigTree, DataPath, DiffOptions, Ident, Key, KeyedList, ListSchema, NewEntries, Node,
-    PrefixMap, QName, Removal, diff_with, reverse,
+    ConfigTree, DataPath, DiffOptions, Edit, Ident, Key, ListSchema, NewEntries, Node, PrefixMap,
+    Removal, SchemaError, diff_with, reverse,
 };
 
 /// The tree knowledge of one device profile: its keyed lists and namespace prefixes.
@@ -28,29 +30,11 @@ pub struct ProfileSchema {
 impl ProfileSchema {
     /// Reads a profile's keyed lists and namespaces.
     pub fn of(profile: &DeviceProfile) -> Result<Self, String> {
-        let qnames = |pairs: Vec<(String, String)>| -> Vec<QName> {
-            pairs
-                .into_iter()
-                .map(|(ns, name)| QName::new(ns, name))
-                .collect()
-        };
-        let lists = profile
-            .resolved_keyed_lists()
-            .into_iter()
-            .map(|(path, keys)| KeyedList {
-                path: qnames(path),
-                keys: qnames(keys),
-            });
-        let schema = ListSchema::from_lists(lists)
-            .map_err(|e| format!("profile {}: {e}", profile.name()))?;
-        let prefixes = PrefixMap::from_pairs(
-            profile
-                .namespaces()
-                .iter()
-                .map(|(p, ns)| (p.clone(), ns.clone())),
-        )
-        .map_err(|e| format!("profile {}: {e}", profile.name()))?;
-        Ok(Self { schema, prefixes })
+        let context = |e: SchemaError| format!("profile {}: {e}", profile.name());
+        Ok(Self {
+            schema: profile.list_schema().map_err(context)?,
+            prefixes: profile.prefix_map().map_err(context)?,
+        })
     }
 
     /// Reads owned-entry paths as written in a Subscription's status.
@@ -80,7 +64,7 @@ impl ProfileSchema {
     }
 }
 
-/// Plans one device.
+/// Plans one device: the edit, its compensation and what the owner has afterwards.
 pub fn plan_device(change: &DeviceChange, ps: &ProfileSchema) -> Result<DevicePlan, String> {
     let desired = change
         .desired
@@ -90,39 +74,57 @@ pub fn plan_device(change: &DeviceChange, ps: &ProfileSchema) -> Result<DevicePl
         })
         .transpose()?;
     let others: BTreeSet<DataPath> = ps.paths(&change.held_by_others)?.into_iter().collect();
-    let previous = previous_tree(change, ps)?;
-    let edit = match &desired {
+    let (previous, known) = previous_tree(change, ps)?;
+    let edit = owner_edit(&previous, desired.as_ref(), &others);
+    let compensation = edit
+        .as_ref()
+        .map(|edit| {
+            compensation(&previous, known, edit, &others)
+                .map(|undo| undo.map(|u| u.to_xml()).unwrap_or_default())
+        })
+        .transpose()?;
+    Ok(DevicePlan {
+        target: change.target.clone(),
+        edit: edit.map(|e| e.to_xml()),
+        compensation,
+        applied: desired.as_ref().map(|t| ps.applied(t)),
+    })
+}
+
+/// The edit taking one owner from `previous` to `desired` (`None`: removing all it has),
+/// leaving the entries in `others` alone; `None` when nothing changes.
+pub fn owner_edit(
+    previous: &ConfigTree,
+    desired: Option<&ConfigTree>,
+    others: &BTreeSet<DataPath>,
+) -> Option<Edit> {
+    match desired {
         Some(desired) => {
-            let previous = forget(previous, &others, desired);
+            let previous = forget(previous.clone(), others, desired);
             let options = DiffOptions {
                 new_entries: NewEntries::Merge,
                 removal: Removal::Remove,
             };
             diff_with(&previous, desired, &options)
         }
-        None => reverse(&previous, &others, Removal::Remove),
-    };
-    Ok(DevicePlan {
-        target: change.target.clone(),
-        edit: edit.map(|e| e.to_xml()),
-        applied: desired.as_ref().map(|t| ps.applied(t)),
-    })
+        None => reverse(previous, others, Removal::Remove),
+    }
 }
 
 /// What the owner had on the device: its recorded canonical configuration when that matches
 /// the recorded digest, else a skeleton of its owned entries (keys only), which is enough to
 /// remove them and to re-assert everything wanted.
-fn previous_tree(change: &DeviceChange, ps: &ProfileSchema) -> Result<ConfigTree, String> {
+fn previous_tree(change: &DeviceChange, ps: &ProfileSchema) -> Result<(ConfigTree, Known), String> {
     let Some(applied) = &change.previous else {
-        return Ok(ConfigTree::new());
+        return Ok((ConfigTree::new(), Known::Everything));
     };
     if !applied.canonical.is_empty()
         && let Ok(tree) = ConfigTree::parse(&applied.canonical, &ps.schema)
         && tree.digest() == applied.digest
     {
-        return Ok(tree);
+        return Ok((tree, Known::Everything));
     }
-    Ok(skeleton(&ps.paths(&applied.owned)?))
+    Ok((skeleton(&ps.paths(&applied.owned)?), Known::EntriesOnly))
 }
 
 /// A tree holding exactly the entries at `paths`, each with its key leaves only.
@@ -174,7 +176,8 @@ fn forget(
     previous
 }
 
-fn remove_at(tree: &mut ConfigTree, path: &DataPath) {
+/// Removes the node at `path` (and everything below it) from `tree`, if it is there.
+pub(super) fn remove_at(tree: &mut ConfigTree, path: &DataPath) {
     let Some((last, parents)) = path.steps.split_last() else {
         return;
     };
@@ -191,24 +194,12 @@ fn remove_at(tree: &mut ConfigTree, path: &DataPath) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::provisioning::transactor::DeviceTarget;
+    use crate::provisioning::fixtures::mk_target;
     use crate::render::Renderer;
 
     fn schema() -> ProfileSchema {
         let renderer = Renderer::builtin().unwrap();
         ProfileSchema::of(renderer.profiles().get("ietf").unwrap()).unwrap()
-    }
-
-    fn target() -> DeviceTarget {
-        DeviceTarget {
-            namespace: "isp".into(),
-            name: "olt1".into(),
-            profile: "ietf".into(),
-            address: "127.0.0.1:830".into(),
-            credentials_secret: "c".into(),
-            host_key: None,
-            insecure_skip_host_key_verification: true,
-        }
     }
 
     const NS: &str = "urn:ietf:params:xml:ns:yang:ietf-interfaces";
@@ -226,7 +217,7 @@ mod tests {
         others: &[&str],
     ) -> DeviceChange {
         DeviceChange {
-            target: target(),
+            target: mk_target("olt1"),
             desired,
             previous,
             held_by_others: others.iter().map(|o| (*o).to_owned()).collect(),

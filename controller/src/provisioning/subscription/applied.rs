@@ -109,24 +109,12 @@ pub fn device_status(
 mod tests {
     use super::*;
     use crate::provisioning::fixtures::*;
-    use crate::provisioning::transactor::DeviceTarget;
-
-    fn target(name: &str) -> DeviceTarget {
-        DeviceTarget {
-            namespace: NS.into(),
-            name: name.into(),
-            profile: "ietf".into(),
-            address: "127.0.0.1:830".into(),
-            credentials_secret: "c".into(),
-            host_key: None,
-            insecure_skip_host_key_verification: true,
-        }
-    }
 
     fn plan(name: &str, edit: bool, canonical: Option<&str>) -> DevicePlan {
         DevicePlan {
-            target: target(name),
+            target: mk_target(name),
             edit: edit.then(|| "<edit/>".to_owned()),
+            compensation: edit.then(String::new),
             applied: canonical.map(|c| AppliedConfig {
                 canonical: c.into(),
                 digest: format!("d-{c}"),

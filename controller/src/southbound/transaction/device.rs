@@ -146,6 +146,7 @@ pub(super) fn undo(record: &DeviceRecord) -> Vec<Request> {
             .edit
             .compensation
             .iter()
+            .filter(|c| !c.trim().is_empty())
             .map(|c| edit_config(Phase::Compensate, Datastore::Running, c, "compensation"))
             .collect()
     } else {

@@ -85,7 +85,8 @@ pub struct DeviceEdit {
     pub edit: String,
     /// The content of `<config>` that undoes `edit` on running (the reverse diff). Required
     /// for [`CommitMode::Running`]; on candidate devices it is only recorded. It must not
-    /// depend on removing what may already be gone (netconfd answers `data-missing`).
+    /// depend on removing what may already be gone (netconfd answers `data-missing`). An
+    /// empty string says there is nothing to undo: no compensating edit is sent.
     pub compensation: Option<String>,
 }
 

@@ -46,7 +46,7 @@ mod write;
 mod tests;
 
 #[cfg(test)]
-mod proptests;
+pub(crate) mod proptests;
 
 pub use apply::{EditError, EditErrorTag, apply_edit};
 pub use compare::{Drift, DriftKind, compare, repair};

@@ -1,6 +1,7 @@
 //! Property tests of the tree operations over generated configurations: a keyed list with
 //! leaves, a leaf-list, an identityref leaf written with varying prefixes and a nested keyed
-//! list, plus a second top-level element.
+//! list, plus a second top-level element. The generators serve other modules' property
+//! tests of tree-based planning too.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -13,7 +14,8 @@ const B: &str = "urn:b";
 const C: &str = "urn:c";
 const TYPES: &str = "urn:types";
 
-fn schema() -> ListSchema {
+/// The schema of the generated configurations.
+pub(crate) fn schema() -> ListSchema {
     let q = QName::new;
     let mut schema = ListSchema::from_lists([
         KeyedList {
@@ -43,8 +45,9 @@ struct Item {
     sub: Option<BTreeMap<(&'static str, &'static str), Option<&'static str>>>,
 }
 
+/// A generated configuration, before rendering.
 #[derive(Debug, Clone)]
-struct Model {
+pub(crate) struct Model {
     top: Option<(BTreeMap<&'static str, Item>, Option<&'static str>)>,
     other: Option<Option<&'static str>>,
 }
@@ -78,7 +81,8 @@ fn item() -> impl Strategy<Value = Item> {
         })
 }
 
-fn model() -> impl Strategy<Value = Model> {
+/// Arbitrary configurations of [`schema`].
+pub(crate) fn model() -> impl Strategy<Value = Model> {
     (
         proptest::option::of((
             proptest::collection::btree_map(
@@ -148,11 +152,13 @@ fn render(model: &Model, shuffle: bool, ws: bool) -> String {
     ordered(roots)
 }
 
-fn parse(model: &Model) -> ConfigTree {
+/// The config tree of a generated configuration.
+pub(crate) fn parse(model: &Model) -> ConfigTree {
     ConfigTree::parse(&render(model, false, false), &schema()).unwrap()
 }
 
-fn edit_round_trip(edit: &Edit) -> Edit {
+/// The edit as a device reads it: written and parsed again.
+pub(crate) fn edit_round_trip(edit: &Edit) -> Edit {
     Edit::parse(&edit.to_xml(), &schema()).unwrap()
 }
 
