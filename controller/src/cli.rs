@@ -31,6 +31,9 @@ pub enum Command {
     /// Run everything on this machine: the embedded API server (state in SQLite), the
     /// controllers and the HTTP port. Writes a kubeconfig for kubectl.
     Up(UpArgs),
+    /// Run the controllers against an existing Kubernetes API (a real cluster, with the CRDs
+    /// of `crds/` installed); health and metrics on the HTTP port.
+    Run(crate::run::RunArgs),
     /// Print every Ferrule CustomResourceDefinition as a multi-document YAML stream, the
     /// content of `crds/*.yaml` (`ferrule crds | kubectl apply -f -`).
     Crds,
@@ -106,14 +109,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             print!("{}", ferrule_crds::crdgen::all_crds_yaml()?);
             Ok(())
         }
-        Command::Up(args) => {
-            init_tracing("info");
-            let runtime = tokio::runtime::Builder::new_multi_thread()
-                .enable_all()
-                .build()
-                .context("starting the async runtime")?;
-            runtime.block_on(up(args))
-        }
+        Command::Up(args) => serve(up(args)),
+        Command::Run(args) => serve(crate::run::run(args)),
         Command::Netsim(args) => crate::netsim::command::run(args),
         Command::Plan(args) => {
             let runtime = tokio::runtime::Builder::new_current_thread()
@@ -128,6 +125,46 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             init_tracing("warn");
             Ok(crate::bench::run(args)?)
         }
+    }
+}
+
+/// Runs a long-lived command (`up`, `run`) on a multi-threaded runtime, logging at info.
+fn serve(command: impl std::future::Future<Output = anyhow::Result<()>>) -> anyhow::Result<()> {
+    init_tracing("info");
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(command)
+}
+
+/// The HTTP port of a long-lived command: health and metrics.
+pub(crate) struct HttpPort {
+    /// Flipped to ready once the controllers run.
+    pub(crate) readiness: health::Readiness,
+    /// The controllers' metrics, served at `/metrics`.
+    pub(crate) metrics: Arc<Metrics>,
+    /// The bound address.
+    pub(crate) addr: SocketAddr,
+    /// The server task (abort to stop).
+    pub(crate) task: tokio::task::JoinHandle<()>,
+}
+
+impl HttpPort {
+    /// Serves `/healthz`, `/readyz` and `/metrics` on `listen`.
+    pub(crate) async fn serve(listen: SocketAddr) -> anyhow::Result<Self> {
+        let readiness = health::Readiness::default();
+        let metrics = Arc::new(Metrics::new());
+        let router = health::router(readiness.clone()).merge(metrics::router(metrics.clone()));
+        let (addr, task) = health::serve(listen, router)
+            .await
+            .with_context(|| format!("listening on {listen}"))?;
+        Ok(Self {
+            readiness,
+            metrics,
+            addr,
+            task,
+        })
     }
 }
 
@@ -176,12 +213,12 @@ pub async fn up(args: UpArgs) -> anyhow::Result<()> {
         }
         None => None,
     };
-    let readiness = health::Readiness::default();
-    let metrics = Arc::new(Metrics::new());
-    let router = health::router(readiness.clone()).merge(metrics::router(metrics.clone()));
-    let (http_addr, http_task) = health::serve(args.http_listen, router)
-        .await
-        .with_context(|| format!("listening on {}", args.http_listen))?;
+    let HttpPort {
+        readiness,
+        metrics,
+        addr: http_addr,
+        task: http_task,
+    } = HttpPort::serve(args.http_listen).await?;
     let mut config = ServeConfig::new(&args.data, args.api_listen);
     config.kubeconfig_path = args.kubeconfig.clone();
     config.insecure_http = args.insecure_http;
@@ -251,7 +288,8 @@ pub async fn up(args: UpArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn shutdown_signal() {
+/// Completes on SIGTERM or Ctrl-C.
+pub(crate) async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {

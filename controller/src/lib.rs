@@ -12,5 +12,6 @@ pub mod metrics;
 pub mod netsim;
 pub mod provisioning;
 pub mod render;
+pub mod run;
 pub mod southbound;
 pub mod summary;

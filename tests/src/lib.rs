@@ -147,3 +147,72 @@ where
         tokio::time::sleep(interval).await;
     }
 }
+
+/// Set in a child process: the `ferrule` command line it runs (a JSON array of arguments).
+pub const CHILD_ARGS: &str = "FERRULE_E2E_CHILD_ARGS";
+
+/// The body of a test binary's child test: runs the `ferrule` command line given in
+/// [`CHILD_ARGS`] exactly as the binary's `main` does; a no-op in a normal test run.
+///
+/// Tests that need `ferrule` as a separate process (to kill it, to talk to it as a user would)
+/// run their own test binary again with [`spawn_child`], which runs only that test. (Building
+/// the `ferrule` binary from inside a test would re-resolve features and rebuild half the
+/// workspace.)
+pub fn run_child() -> anyhow::Result<()> {
+    let Ok(args) = std::env::var(CHILD_ARGS) else {
+        return Ok(());
+    };
+    let args: Vec<String> = serde_json::from_str(&args).context("child arguments")?;
+    use clap::Parser as _;
+    let cli = ferrule::cli::Cli::try_parse_from(std::iter::once("ferrule".to_owned()).chain(args))?;
+    ferrule::cli::run(cli)
+}
+
+/// A `ferrule` child process, killed when dropped.
+#[derive(Debug)]
+pub struct FerruleChild {
+    /// The process.
+    pub child: tokio::process::Child,
+    /// The stdout line that said it was ready.
+    pub ready_line: String,
+}
+
+/// Runs this test binary again as a child running only `child_test` (whose body is
+/// [`run_child`]) with the `ferrule` arguments `args`, and waits until it prints a line
+/// containing `ready` (60 s at most). Its stdout is drained afterwards; stderr is dropped
+/// unless `FERRULE_E2E_CHILD_LOGS` is set.
+pub async fn spawn_child(
+    child_test: &str,
+    args: &[&str],
+    ready: &str,
+) -> anyhow::Result<FerruleChild> {
+    use tokio::io::{AsyncBufReadExt, BufReader};
+    let logs = std::env::var_os("FERRULE_E2E_CHILD_LOGS").is_some();
+    let mut child = tokio::process::Command::new(std::env::current_exe()?)
+        .args(["--exact", child_test, "--nocapture", "--test-threads=1"])
+        .env(CHILD_ARGS, serde_json::to_string(args)?)
+        .env("RUST_LOG", if logs { "info" } else { "warn" })
+        .stdout(Stdio::piped())
+        .stderr(if logs {
+            Stdio::inherit()
+        } else {
+            Stdio::null()
+        })
+        .kill_on_drop(true)
+        .spawn()?;
+    let stdout = child.stdout.take().context("stdout")?;
+    let mut lines = BufReader::new(stdout).lines();
+    let ready_line = tokio::time::timeout(Duration::from_secs(60), async {
+        while let Some(line) = lines.next_line().await? {
+            if line.contains(ready) {
+                return anyhow::Ok(line);
+            }
+        }
+        bail!("ferrule {args:?} exited before printing {ready:?}")
+    })
+    .await
+    .with_context(|| format!("ferrule {args:?} did not print {ready:?}"))??;
+    // Keep draining stdout so the child never blocks on a full pipe.
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    Ok(FerruleChild { child, ready_line })
+}

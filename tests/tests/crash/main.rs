@@ -8,7 +8,6 @@
 //! rebuild half the workspace.)
 
 use std::path::Path;
-use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -16,68 +15,34 @@ use anyhow::{Context, ensure};
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::api::{Api, ListParams, PostParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
+use tokio::process::Child;
 
 mod provisioning;
 
-/// Set in the child process: the data directory of the server to run.
-const CHILD_DATA: &str = "FERRULE_E2E_CRASH_DATA";
-
-/// In the child process: `ferrule up --data $FERRULE_E2E_CRASH_DATA` on free ports. A no-op
-/// in a normal test run.
+/// In the child process: the `ferrule up` command line it was given. A no-op in a normal
+/// test run.
 #[test]
 fn ferrule_up_child() -> anyhow::Result<()> {
-    let Ok(data) = std::env::var(CHILD_DATA) else {
-        return Ok(());
-    };
-    // Parsed like a command line, so that options added later keep their defaults.
-    use clap::Parser as _;
-    let cli = ferrule::cli::Cli::try_parse_from([
-        "ferrule",
+    ferrule_e2e::run_child()
+}
+
+/// `ferrule up --data DATA` on free ports, in a child process; a client of its API.
+pub(crate) async fn start(data: &Path) -> anyhow::Result<(Child, kube::Client)> {
+    let data_arg = data.to_str().context("data directory path")?;
+    let args = [
         "up",
         "--data",
-        &data,
+        data_arg,
         "--api-listen",
         "127.0.0.1:0",
         "--http-listen",
         "127.0.0.1:0",
-    ])?;
-    ferrule::cli::run(cli)
-}
-
-pub(crate) async fn start(data: &Path) -> anyhow::Result<(Child, kube::Client)> {
-    let mut child = Command::new(std::env::current_exe()?)
-        .args([
-            "--exact",
-            "ferrule_up_child",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env(CHILD_DATA, data)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()?;
-    let stdout = child.stdout.take().context("stdout")?;
-    let mut lines = BufReader::new(stdout).lines();
-    tokio::time::timeout(Duration::from_secs(60), async {
-        while let Some(line) = lines.next_line().await? {
-            if line.contains("ferrule is up") {
-                return anyhow::Ok(());
-            }
-        }
-        anyhow::bail!("ferrule up exited before it was up")
-    })
-    .await
-    .context("ferrule up did not start")??;
-    // Keep draining stdout so the child never blocks on a full pipe.
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    ];
+    let up = ferrule_e2e::spawn_child("ferrule_up_child", &args, "ferrule is up").await?;
     let kubeconfig = Kubeconfig::read_from(data.join("kubeconfig"))?;
     let config =
         kube::Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default()).await?;
-    Ok((child, kube::Client::try_from(config)?))
+    Ok((up.child, kube::Client::try_from(config)?))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -9,8 +9,7 @@ use anyhow::Context as _;
 use clap::{Args, ValueEnum};
 use ferrule_crds::{Customer, Device, Product, ResourceClaim, ResourcePool, Subscription};
 use kube::api::ListParams;
-use kube::config::{KubeConfigOptions, Kubeconfig};
-use kube::{Api, Client, Config, Resource};
+use kube::{Api, Client, Resource};
 use serde::de::DeserializeOwned;
 
 use crate::render::{ProfileSet, Renderer};
@@ -57,26 +56,12 @@ pub async fn run(args: PlanArgs) -> anyhow::Result<String> {
         .context("loading device profiles")?;
     let renderer = Arc::new(Renderer::new(profiles).context("compiling templates")?);
     let docs = load(&files(&args.files)?, &args.namespace)?;
-    let client = client(args.kubeconfig.as_ref()).await?;
+    let client = crate::run::client(args.kubeconfig.as_deref()).await?;
     let plans = plan_documents(&client, &renderer, &docs).await?;
     Ok(match args.output {
         Output::Text => report::text(&renderer, &plans),
         Output::Json => report::json(&plans),
     })
-}
-
-async fn client(kubeconfig: Option<&PathBuf>) -> anyhow::Result<Client> {
-    let config = match kubeconfig {
-        Some(path) => {
-            let kubeconfig = Kubeconfig::read_from(path)
-                .with_context(|| format!("reading kubeconfig {}", path.display()))?;
-            Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default()).await?
-        }
-        None => Config::infer()
-            .await
-            .context("no kubeconfig found (set KUBECONFIG)")?,
-    };
-    Ok(Client::try_from(config)?)
 }
 
 /// Plans `docs` against what the cluster holds in their namespaces.

@@ -1,0 +1,100 @@
+//! `ferrule run`: the controllers against an existing Kubernetes API — a real cluster in
+//! production (in-cluster service account or a kubeconfig), or any compatible API server.
+//!
+//! The CRDs come from `crds/` (`kubectl apply -f crds/`), installed by the cluster's
+//! administrator; `run` does not write them. It serves health (`/livez`, `/readyz`) and
+//! `/metrics` on the HTTP port and stops on SIGTERM or Ctrl-C, letting in-flight reconciles
+//! finish (a transaction cut short is finished by the next start's recovery pass).
+//!
+//! One replica: the controllers assume they are the only writer of the devices they manage
+//! (see docs/provisioning.md, crash safety); deploy/deployment.yaml runs one pod with the
+//! Recreate strategy.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::Args;
+use kube::config::{KubeConfigOptions, Kubeconfig};
+use kube::{Client, Config};
+
+use crate::cli::HttpPort;
+use crate::provisioning::start;
+use crate::provisioning::stores::Scope;
+use crate::render::{ProfileSet, Renderer};
+use crate::southbound::client::ManagerPolicy;
+
+/// Options of `ferrule run`.
+#[derive(Debug, Clone, Args)]
+pub struct RunArgs {
+    /// Kubeconfig of the cluster (default: in-cluster service account, $KUBECONFIG, then
+    /// ~/.kube/config).
+    #[arg(long, env = "FERRULE_RUN_KUBECONFIG")]
+    pub kubeconfig: Option<PathBuf>,
+    /// Serve only this namespace (default: every namespace).
+    #[arg(short, long, env = "FERRULE_NAMESPACE")]
+    pub namespace: Option<String>,
+    /// Address of the HTTP port (health and metrics). In a pod, `0.0.0.0:8080` lets the
+    /// kubelet's probes and Prometheus in.
+    #[arg(long, env = "FERRULE_HTTP_LISTEN", default_value = "127.0.0.1:8080")]
+    pub http_listen: SocketAddr,
+    /// Seconds between drift checks of a connected device.
+    #[arg(long, env = "FERRULE_DRIFT_INTERVAL", default_value_t = 300)]
+    pub drift_interval: u64,
+    /// A folder of device profiles overriding and extending the built-in ones.
+    #[arg(long, env = "FERRULE_PROFILES_DIR")]
+    pub profiles: Option<PathBuf>,
+    /// A folder of templates for those profiles.
+    #[arg(long, env = "FERRULE_TEMPLATES_DIR")]
+    pub templates: Option<PathBuf>,
+}
+
+/// A client for the cluster of `kubeconfig`, or of the environment when `None`.
+pub async fn client(kubeconfig: Option<&Path>) -> anyhow::Result<Client> {
+    let config = match kubeconfig {
+        Some(path) => {
+            let kubeconfig = Kubeconfig::read_from(path)
+                .with_context(|| format!("reading kubeconfig {}", path.display()))?;
+            Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default()).await?
+        }
+        None => Config::infer().await.context(
+            "no cluster configuration found (in-cluster, $KUBECONFIG or ~/.kube/config)",
+        )?,
+    };
+    Ok(Client::try_from(config)?)
+}
+
+/// Runs the controllers until SIGTERM or Ctrl-C.
+pub async fn run(args: RunArgs) -> anyhow::Result<()> {
+    let profiles = ProfileSet::load(args.profiles.as_deref(), args.templates.as_deref())
+        .context("loading device profiles")?;
+    let renderer = Arc::new(Renderer::new(profiles).context("compiling templates")?);
+    let client = client(args.kubeconfig.as_deref()).await?;
+    let http = HttpPort::serve(args.http_listen).await?;
+    let edge = start::netconf_edge(client.clone(), renderer.clone(), ManagerPolicy::default());
+    let options = start::Options {
+        scope: args.namespace.clone().map_or(Scope::All, Scope::Namespace),
+        drift_interval: Duration::from_secs(args.drift_interval.max(1)),
+        ..Default::default()
+    };
+    let controllers = start::start(client, renderer, edge, http.metrics.clone(), options)
+        .await
+        .context("starting the controllers")?;
+    http.readiness.set(true);
+    println!(
+        "ferrule is running: controllers for {}, HTTP http://{}",
+        args.namespace.as_deref().map_or_else(
+            || "every namespace".to_owned(),
+            |ns| format!("namespace {ns}")
+        ),
+        http.addr
+    );
+    crate::cli::shutdown_signal().await;
+    http.readiness.set(false);
+    tracing::info!("shutting down");
+    controllers.shutdown().await;
+    http.task.abort();
+    Ok(())
+}
