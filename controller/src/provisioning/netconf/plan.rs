@@ -8,7 +8,7 @@
 //! goes through [`reverse`], and a modification first forgets those entries from what the
 //! owner had, so the diff does not touch them.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::compensate::{Known, compensation};
 use crate::provisioning::transactor::{AppliedConfig, DeviceChange, DevicePlan};
@@ -105,7 +105,7 @@ pub fn owner_edit(
                 new_entries: NewEntries::Merge,
                 removal: Removal::Remove,
             };
-            diff_with(&previous, desired, &options)
+            diff_with(&previous, &with_scaffold(&previous, desired), &options)
         }
         None => reverse(previous, others, Removal::Remove),
     }
@@ -159,6 +159,29 @@ fn identity_node(ident: &Ident) -> Node {
         Key::Single | Key::Position(_) => {}
     }
     node
+}
+
+/// `desired` plus what `previous` has outside keyed entries and `desired` lacks: containers
+/// (without their entries) and leaves. A diff against it removes only the owner's keyed
+/// entries, never a container or a leaf outside entries, which other owners may share (a
+/// device's `interfaces` container holds every subscriber's interfaces) — the same rule as a
+/// removal through [`reverse`].
+fn with_scaffold(previous: &ConfigTree, desired: &ConfigTree) -> ConfigTree {
+    fn walk(previous: &BTreeMap<Ident, Node>, out: &mut BTreeMap<Ident, Node>) {
+        for (ident, node) in previous {
+            if ident.key != Key::Single {
+                continue;
+            }
+            let target = out.entry(ident.clone()).or_insert_with(|| Node {
+                children: BTreeMap::new(),
+                ..node.clone()
+            });
+            walk(&node.children, &mut target.children);
+        }
+    }
+    let mut out = desired.clone();
+    walk(&previous.roots, &mut out.roots);
+    out
 }
 
 /// `previous` without the entries others hold that `desired` no longer has: the diff then
@@ -254,6 +277,35 @@ mod tests {
         let edit = modified.edit.unwrap();
         assert!(edit.contains(">b</description>"), "{edit}");
         assert!(!edit.contains("<enabled>"), "only the changed leaf: {edit}");
+    }
+
+    #[test]
+    fn a_container_the_owner_no_longer_renders_keeps_other_owners_entries() {
+        let ps = schema();
+        let first = plan_device(&change(Some(iface("x.1", "a")), None, &[]), &ps).unwrap();
+        // The new rendering has no `interfaces` container at all.
+        let other_root = "<system xmlns=\"urn:example:system\"><contact>noc</contact></system>";
+        let plan = plan_device(
+            &change(Some(other_root.to_owned()), first.applied, &[]),
+            &ps,
+        )
+        .unwrap();
+        let edit = plan.edit.unwrap();
+        let tree = Edit::parse(&edit, &ps.schema).unwrap();
+        let interfaces = tree
+            .tree
+            .roots
+            .values()
+            .find(|n| n.name.name == "interfaces")
+            .unwrap();
+        assert_eq!(interfaces.op, None, "the container itself stays: {edit}");
+        let entry = interfaces.children.values().next().unwrap();
+        assert_eq!(
+            entry.op,
+            Some(crate::southbound::tree::Operation::Remove),
+            "{edit}"
+        );
+        assert!(edit.contains("<contact>noc</contact>"), "{edit}");
     }
 
     #[test]
