@@ -10,7 +10,7 @@ use ferrule_crds::oss::resource_pool::PoolType;
 use ferrule_crds::{Customer, Device, Product, ResourceClaim, ResourcePool, Subscription};
 use futures::StreamExt;
 use kube::runtime::controller::{Action, Controller};
-use kube::runtime::{finalizer, watcher};
+use kube::runtime::{PredicateConfig, WatchStreamExt, finalizer, reflector, watcher};
 use kube::{Api, ResourceExt};
 
 use crate::metrics::ControllerLabel;
@@ -394,7 +394,14 @@ pub async fn run(
         triggers::Fingerprints::default(),
         triggers::Fingerprints::default(),
     );
-    Controller::new(scope.api::<Subscription>(client.clone()), config.clone())
+    // The controller's own cache and trigger stream, so that its own writes can be filtered.
+    let (reader, writer) = reflector::store();
+    let trigger = watcher(scope.api::<Subscription>(client.clone()), config.clone())
+        .default_backoff()
+        .reflect(writer)
+        .applied_objects()
+        .predicate_filter(triggers::reconcile_trigger, PredicateConfig::default());
+    Controller::for_stream(trigger, reader)
         .watches(
             scope.api::<Device>(client.clone()),
             config.clone(),
