@@ -6,6 +6,7 @@
 
 pub mod allocate;
 pub mod context;
+pub mod index;
 pub mod netconf;
 pub mod order;
 pub mod patch;

@@ -5,10 +5,14 @@
 //! Decisions that must not rely on a possibly stale cache go to the API server: a
 //! subscription re-reads itself before changing a device, and a claim is only ever won by
 //! creating it.
+//!
+//! Subscriptions and claims are also indexed ([`Index`]): a reconcile reads the subscriptions
+//! on one device and the claims of one pool, not every object of the namespace.
 
 use std::fmt;
 use std::sync::Arc;
 
+use ferrule_crds::condition::{find_condition, types};
 use ferrule_crds::{
     Customer, Device, Product, ResourceClaim, ResourcePool, ServiceOrder, Subscription,
 };
@@ -18,6 +22,8 @@ use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Api, Client, Resource};
 use serde::de::DeserializeOwned;
 use tokio::task::JoinHandle;
+
+use super::index::{Index, KeyFn, key};
 
 /// Which namespaces the controllers serve.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -59,6 +65,11 @@ pub struct Stores {
     pub subscriptions: Store<Subscription>,
     /// Service orders.
     pub orders: Store<ServiceOrder>,
+    /// Subscriptions by device, owned entry and the reason they are not Ready
+    /// ([`subscription_keys`]).
+    pub subscriptions_by: Index<Subscription>,
+    /// Claims by pool.
+    pub claims_by_pool: Index<ResourceClaim>,
 }
 
 impl fmt::Debug for Stores {
@@ -80,19 +91,44 @@ where
     K: Resource<DynamicType = ()> + Clone + DeserializeOwned + fmt::Debug + Send + Sync + 'static,
 {
     let (reader, writer) = reflector::store();
+    (reader, spawn_watch(api, writer, |_| {}))
+}
+
+/// A cache and an index under `keys`, fed by the same watch.
+fn spawn_indexed<K>(api: Api<K>, keys: KeyFn<K>) -> (Store<K>, Index<K>, JoinHandle<()>)
+where
+    K: Resource<DynamicType = ()> + Clone + DeserializeOwned + fmt::Debug + Send + Sync + 'static,
+{
+    let (reader, writer) = reflector::store();
+    let index = Index::new(reader.clone(), keys);
+    let feed = index.clone();
+    let task = spawn_watch(api, writer, move |event| feed.apply(event));
+    (reader, index, task)
+}
+
+/// Watches `api` into `writer`; `then` sees every event after the cache applied it.
+fn spawn_watch<K>(
+    api: Api<K>,
+    writer: reflector::store::Writer<K>,
+    then: impl Fn(&watcher::Event<K>) + Send + 'static,
+) -> JoinHandle<()>
+where
+    K: Resource<DynamicType = ()> + Clone + DeserializeOwned + fmt::Debug + Send + Sync + 'static,
+{
     let stream = watcher(api, watcher::Config::default())
         .default_backoff()
-        .reflect(writer)
-        .applied_objects();
-    let task = tokio::spawn(async move {
+        .reflect(writer);
+    tokio::spawn(async move {
         futures::pin_mut!(stream);
         while let Some(event) = stream.next().await {
-            if let Err(err) = event {
-                tracing::warn!(error = %err, kind = %K::kind(&()), "watch failed; retrying");
+            match event {
+                Ok(event) => then(&event),
+                Err(err) => {
+                    tracing::warn!(error = %err, kind = %K::kind(&()), "watch failed; retrying");
+                }
             }
         }
-    });
-    (reader, task)
+    })
 }
 
 impl Stores {
@@ -102,8 +138,9 @@ impl Stores {
         let (products, b) = spawn_reflector(scope.api(client.clone()));
         let (devices, c) = spawn_reflector(scope.api(client.clone()));
         let (pools, d) = spawn_reflector(scope.api(client.clone()));
-        let (claims, e) = spawn_reflector(scope.api(client.clone()));
-        let (subscriptions, f) = spawn_reflector(scope.api(client.clone()));
+        let (claims, claims_by_pool, e) = spawn_indexed(scope.api(client.clone()), claim_keys);
+        let (subscriptions, subscriptions_by, f) =
+            spawn_indexed(scope.api(client.clone()), subscription_keys);
         let (orders, g) = spawn_reflector(scope.api(client.clone()));
         let stores = Self {
             customers,
@@ -113,8 +150,31 @@ impl Stores {
             claims,
             subscriptions,
             orders,
+            subscriptions_by,
+            claims_by_pool,
         };
         (stores, vec![a, b, c, d, e, f, g])
+    }
+
+    /// Subscriptions of namespace `ns` attached to `device` or configured on it.
+    pub fn subscriptions_on(&self, ns: &str, device: &str) -> Vec<Arc<Subscription>> {
+        self.subscriptions_by.get(&key(&["device", ns, device]))
+    }
+
+    /// Whether a subscription of `ns` other than `me` owns `entry` on `device`.
+    pub fn entry_held_by_other(&self, ns: &str, device: &str, entry: &str, me: &str) -> bool {
+        self.subscriptions_by
+            .any_other(&key(&["entry", ns, device, entry]), me)
+    }
+
+    /// Subscriptions of `ns` whose Ready condition is False with `reason`.
+    pub fn subscriptions_waiting(&self, ns: &str, reason: &str) -> Vec<Arc<Subscription>> {
+        self.subscriptions_by.get(&key(&["waiting", ns, reason]))
+    }
+
+    /// Claims of the pool `pool` of `ns`.
+    pub fn claims_of_pool(&self, ns: &str, pool: &str) -> Vec<Arc<ResourceClaim>> {
+        self.claims_by_pool.get(&key(&["pool", ns, pool]))
     }
 
     /// Waits until every cache holds its first full list.
@@ -147,4 +207,34 @@ where
     K: Resource<DynamicType = ()> + Clone + 'static,
 {
     store.get(&reflector::ObjectRef::new(name).within(ns))
+}
+
+/// Index keys of a subscription: the devices it is attached to or configured on, each entry it
+/// owns there, and the reason of a False Ready condition.
+pub fn subscription_keys(sub: &Subscription) -> Vec<String> {
+    let ns = sub.meta().namespace.as_deref().unwrap_or_default();
+    let mut keys = vec![key(&["device", ns, &sub.spec.access.device])];
+    if let Some(status) = &sub.status {
+        for device in &status.devices {
+            keys.push(key(&["device", ns, &device.name]));
+            keys.extend(
+                device
+                    .owned
+                    .iter()
+                    .map(|entry| key(&["entry", ns, &device.name, entry])),
+            );
+        }
+        if let Some(ready) = find_condition(&status.conditions, types::READY)
+            && !ready.is_true()
+        {
+            keys.push(key(&["waiting", ns, &ready.reason]));
+        }
+    }
+    keys
+}
+
+/// Index keys of a claim: its pool.
+pub fn claim_keys(claim: &ResourceClaim) -> Vec<String> {
+    let ns = claim.meta().namespace.as_deref().unwrap_or_default();
+    vec![key(&["pool", ns, &claim.spec.pool])]
 }

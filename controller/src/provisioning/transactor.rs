@@ -81,7 +81,9 @@ pub struct DeviceChange {
     pub desired: Option<String>,
     /// What the owner applied before; `None` when it has nothing there.
     pub previous: Option<AppliedConfig>,
-    /// Entries other owners hold on the device: a removal leaves them in place.
+    /// Entries other owners hold on the device: a removal leaves them in place. Only those
+    /// among the owner's previous entries matter (nothing else can be removed), so a caller may
+    /// leave the others out.
     pub held_by_others: BTreeSet<String>,
 }
 

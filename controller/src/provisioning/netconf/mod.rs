@@ -1,9 +1,10 @@
 //! The [`NetworkTransactor`] over NETCONF: config trees plan the edits, pooled sessions carry
 //! them, and the southbound transaction commits them on every device or on none.
 //!
-//! Devices are leased in a fixed order (by `namespace/name`), so two transactions sharing
-//! devices never wait for each other in a cycle; a lease also makes this process the only
-//! writer of the device while the transaction runs.
+//! A transaction's devices are leased together (in a fixed order, letting go of all of them
+//! while waiting for a connection slot), so two transactions sharing devices never wait for
+//! each other in a cycle; a lease also makes this process the only writer of the device while
+//! the transaction runs.
 
 pub mod compensate;
 pub mod group;
@@ -18,8 +19,8 @@ use std::time::Duration;
 use futures::future::BoxFuture;
 
 use crate::provisioning::transactor::{
-    ChangeSet, Committed, DevicePlan, DeviceRpcError, NetworkPlan, NetworkTransactor, PlanError,
-    TransactError,
+    ChangeSet, Committed, DevicePlan, DeviceRpcError, DeviceTarget, NetworkPlan, NetworkTransactor,
+    PlanError, TransactError,
 };
 use crate::render::Datastore as ProfileDatastore;
 use crate::render::Renderer;
@@ -106,16 +107,15 @@ impl<C: Connector> NetconfTransactor<C> {
         let id = format!("ferrule-{}", uuid::Uuid::new_v4());
         let mut pushed: Vec<&DevicePlan> = plan.pushed().collect();
         pushed.sort_by_key(|d| d.target.key());
-        let mut leases = Vec::with_capacity(pushed.len());
-        for device in &pushed {
-            let lease = self.sessions.lease(&device.target).await.map_err(|e| {
-                TransactError::Unreachable {
-                    device: device.target.name.clone(),
-                    message: e.to_string(),
-                }
+        let targets: Vec<&DeviceTarget> = pushed.iter().map(|d| &d.target).collect();
+        let mut leases = self
+            .sessions
+            .lease_all(&targets)
+            .await
+            .map_err(|(device, e)| TransactError::Unreachable {
+                device,
+                message: e.to_string(),
             })?;
-            leases.push(lease);
-        }
         let tx = Transaction {
             id: id.clone(),
             confirm_timeout: self.confirm_timeout,

@@ -111,6 +111,41 @@ impl<C: Connector> DeviceSessions<C> {
         let config = self.config(target).await?;
         Ok(self.manager.lease(&target.key(), &config).await?)
     }
+
+    /// Exclusive use of the sessions to every target at once (one transaction), in the order
+    /// given ([`SessionManager::lease_all`]). The error names the device it is about.
+    pub async fn lease_all(
+        &self,
+        targets: &[&DeviceTarget],
+    ) -> Result<Vec<SessionLease<C::Session>>, (String, SessionError)> {
+        let mut configs = Vec::with_capacity(targets.len());
+        for target in targets {
+            let config = self
+                .config(target)
+                .await
+                .map_err(|e| (target.name.clone(), e))?;
+            configs.push(config);
+        }
+        let keys: Vec<String> = targets.iter().map(|t| t.key()).collect();
+        let pairs: Vec<(&str, &SessionConfig)> =
+            keys.iter().map(String::as_str).zip(&configs).collect();
+        self.manager.lease_all(&pairs).await.map_err(|e| {
+            let device = e
+                .device()
+                .and_then(|key| keys.iter().position(|k| k == key))
+                .map_or_else(
+                    || {
+                        targets
+                            .iter()
+                            .map(|t| t.name.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    },
+                    |i| targets[i].name.clone(),
+                );
+            (device, SessionError::Connect(e))
+        })
+    }
 }
 
 /// The Secret's data, with `stringData` (which an API server folds into `data` on write)

@@ -25,7 +25,9 @@ use crate::provisioning::subscription::allocation::{
     pinned_vlan, taken,
 };
 use crate::provisioning::subscription::applied;
-use crate::provisioning::subscription::dereference::{Dereferenced, change_set};
+use crate::provisioning::subscription::dereference::{
+    Dereferenced, change_set, owned_by_other, shared_entries,
+};
 use crate::provisioning::subscription::render::{self, Values};
 use crate::provisioning::subscription::validate::validate;
 use crate::provisioning::transactor::DevicePlan;
@@ -346,13 +348,16 @@ fn patched(existing: &Subscription, patch: &Value) -> Result<Subscription, Strin
 }
 
 fn dereferenced(graph: &Graph, sub: &Subscription) -> Dereferenced {
+    let me = sub.name_any();
     Dereferenced {
         customer: named(&graph.customers, &sub.spec.customer).cloned(),
         product: named(&graph.products, &sub.spec.product).cloned(),
         devices: graph.devices.clone(),
         subscriptions: graph.subscriptions.clone(),
+        shared: shared_entries(sub, |device, entry| {
+            owned_by_other(&graph.subscriptions, &me, device, entry)
+        }),
         pools: graph.pools.clone(),
-        claims: graph.claims.clone(),
     }
 }
 

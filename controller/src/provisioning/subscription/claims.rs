@@ -70,14 +70,14 @@ pub async fn own_claims(
 }
 
 /// Satisfies `need`: keeps a held claim, claims a pinned value, or claims the lowest free
-/// value of the serving pools.
+/// value of the serving pools. `cached_claims(pool)` are the claims of a pool the cache knows.
 pub async fn acquire(
     api: &Api<ResourceClaim>,
     sub: &Subscription,
     need: &Need,
     pools: &[Arc<ferrule_crds::ResourcePool>],
     held: &[Held],
-    cached_claims: &[Arc<ResourceClaim>],
+    cached_claims: &(dyn Fn(&str) -> Vec<Arc<ResourceClaim>> + Sync),
     ledger: &ClaimLedger,
 ) -> Result<Claimed, ClaimError> {
     match choose(need, pools, held)? {
@@ -110,7 +110,7 @@ pub async fn acquire(
             let ns = sub.namespace().unwrap_or_default();
             for pool in &serving {
                 let key = format!("{ns}/{}", pool.name);
-                let mut taken: BTreeSet<Allocation> = taken(pool, cached_claims);
+                let mut taken: BTreeSet<Allocation> = taken(pool, &cached_claims(&pool.name));
                 while let Some(value) = ledger.reserve(&key, &pool.range, &taken, Instant::now()) {
                     let created = match create(api, sub, &pool.name, &value).await {
                         Ok(created) => created,

@@ -10,12 +10,12 @@ use ferrule_crds::oss::resource_pool::PoolType;
 use ferrule_crds::{Customer, Device, Product, ResourceClaim, ResourcePool, Subscription};
 use futures::StreamExt;
 use kube::runtime::controller::{Action, Controller};
-use kube::runtime::{finalizer, watcher};
+use kube::runtime::{PredicateConfig, WatchStreamExt, finalizer, reflector, watcher};
 use kube::{Api, ResourceExt};
 
 use crate::metrics::ControllerLabel;
 use crate::provisioning::context::Context;
-use crate::provisioning::reasons::Remedy;
+use crate::provisioning::reasons::{self, Remedy};
 use crate::provisioning::stores::Scope;
 use crate::provisioning::transactor::{Committed, NetworkPlan, TransactError};
 
@@ -198,6 +198,7 @@ async fn provision(ctx: &Context, writer: &mut StatusWriter) -> Result<Converged
     // Allocate.
     let claims_api: Api<ResourceClaim> = Api::namespaced(ctx.client.clone(), &intent.namespace);
     let held = claims::own_claims(&claims_api, &sub).await?;
+    let cached_claims = |pool: &str| ctx.stores.claims_of_pool(&intent.namespace, pool);
     let vlan_need = Need {
         kind: PoolType::Vlan,
         device: intent.access.device.clone(),
@@ -216,7 +217,7 @@ async fn provision(ctx: &Context, writer: &mut StatusWriter) -> Result<Converged
         &vlan_need,
         &deref.pools,
         &held,
-        &deref.claims,
+        &cached_claims,
         &ctx.ledger,
     )
     .await?;
@@ -226,7 +227,7 @@ async fn provision(ctx: &Context, writer: &mut StatusWriter) -> Result<Converged
         &ipv4_need,
         &deref.pools,
         &held,
-        &deref.claims,
+        &cached_claims,
         &ctx.ledger,
     )
     .await;
@@ -386,19 +387,21 @@ pub async fn run(
         }
     };
     let queue = spawn_queue_gauge(ctx.clone());
-    let (s1, s2, s3, s4, s5) = (
-        subs.clone(),
-        subs.clone(),
-        subs.clone(),
-        subs.clone(),
-        subs.clone(),
-    );
+    let (s1, s2, s3) = (subs.clone(), subs.clone(), subs.clone());
+    let (s4, s5) = (stores.clone(), stores.clone());
     let (p1, p2, p3) = (
         triggers::Fingerprints::default(),
         triggers::Fingerprints::default(),
         triggers::Fingerprints::default(),
     );
-    Controller::new(scope.api::<Subscription>(client.clone()), config.clone())
+    // The controller's own cache and trigger stream, so that its own writes can be filtered.
+    let (reader, writer) = reflector::store();
+    let trigger = watcher(scope.api::<Subscription>(client.clone()), config.clone())
+        .default_backoff()
+        .reflect(writer)
+        .applied_objects()
+        .predicate_filter(triggers::reconcile_trigger, PredicateConfig::default());
+    Controller::for_stream(trigger, reader)
         .watches(
             scope.api::<Device>(client.clone()),
             config.clone(),
@@ -441,12 +444,22 @@ pub async fn run(
         .watches(
             scope.api::<ResourceClaim>(client.clone()),
             config.clone(),
-            move |c: ResourceClaim| triggers::for_claim(&c, &s4.state()),
+            move |c: ResourceClaim| {
+                // Only subscriptions waiting for a value can be helped by a claim's change.
+                let ns = c.metadata.namespace.as_deref().unwrap_or_default();
+                let mut waiting = s4.subscriptions_waiting(ns, reasons::POOL_EXHAUSTED);
+                waiting.extend(s4.subscriptions_waiting(ns, reasons::PINNED_VALUE_TAKEN));
+                triggers::for_claim(&c, &waiting)
+            },
         )
         .watches(
             scope.api::<Subscription>(client),
             config,
-            move |s: Subscription| triggers::for_port_holder(&s, &s5.state()),
+            move |s: Subscription| {
+                let ns = s.metadata.namespace.as_deref().unwrap_or_default();
+                let on_device = s5.subscriptions_on(ns, &s.spec.access.device);
+                triggers::for_port_holder(&s, &on_device)
+            },
         )
         .graceful_shutdown_on(shutdown)
         .run(reconcile, error_policy, ctx)

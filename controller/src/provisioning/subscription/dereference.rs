@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use ferrule_crds::{Customer, Device, Product, ResourceClaim, ResourcePool, Subscription};
+use ferrule_crds::{Customer, Device, Product, ResourcePool, Subscription};
 use kube::ResourceExt;
 
 use crate::provisioning::stores::{Stores, in_namespace, named};
@@ -22,25 +22,30 @@ pub struct Dereferenced {
     pub product: Option<Arc<Product>>,
     /// Every Device of the namespace.
     pub devices: Vec<Arc<Device>>,
-    /// Every Subscription of the namespace.
+    /// The Subscriptions that may hold its port: at least every one attached to its access
+    /// device (it may be among them).
     pub subscriptions: Vec<Arc<Subscription>>,
+    /// Per device it has configuration on, the entries it owns there that other subscriptions
+    /// own too ([`shared_entries`]).
+    pub shared: BTreeMap<String, BTreeSet<String>>,
     /// Every ResourcePool of the namespace.
     pub pools: Vec<Arc<ResourcePool>>,
-    /// Every ResourceClaim of the namespace.
-    pub claims: Vec<Arc<ResourceClaim>>,
 }
 
 impl Dereferenced {
-    /// Reads from the caches.
+    /// Reads from the caches and their indexes.
     pub fn read(sub: &Subscription, stores: &Stores) -> Self {
         let ns = sub.namespace().unwrap_or_default();
+        let me = sub.name_any();
         Self {
             customer: named(&stores.customers, &ns, &sub.spec.customer),
             product: named(&stores.products, &ns, &sub.spec.product),
             devices: in_namespace(&stores.devices, &ns),
-            subscriptions: in_namespace(&stores.subscriptions, &ns),
+            subscriptions: stores.subscriptions_on(&ns, &sub.spec.access.device),
+            shared: shared_entries(sub, |device, entry| {
+                stores.entry_held_by_other(&ns, device, entry, &me)
+            }),
             pools: in_namespace(&stores.pools, &ns),
-            claims: in_namespace(&stores.claims, &ns),
         }
     }
 
@@ -60,20 +65,45 @@ impl Dereferenced {
     }
 }
 
-/// Entries that subscriptions other than `me` own on `device`, from their status.
-pub fn held_by_others(
+/// Per device `sub` has configuration on (by its status), the entries it owns there that
+/// `held_by_other(device, entry)` says another subscription owns too.
+///
+/// These are the only entries of others a change can touch: it starts from what the
+/// subscription had, so only its own entries can be removed, and those others still own are
+/// kept. Owned entries are compared as status records them (one canonical text per entry,
+/// written with the device profile's prefixes).
+pub fn shared_entries(
+    sub: &Subscription,
+    held_by_other: impl Fn(&str, &str) -> bool,
+) -> BTreeMap<String, BTreeSet<String>> {
+    let devices = sub.status.iter().flat_map(|status| status.devices.iter());
+    devices
+        .map(|device| {
+            let shared = device
+                .owned
+                .iter()
+                .filter(|entry| held_by_other(&device.name, entry))
+                .cloned()
+                .collect();
+            (device.name.clone(), shared)
+        })
+        .collect()
+}
+
+/// Whether a subscription of `subscriptions` other than `me` owns `entry` on `device`, by its
+/// status.
+pub fn owned_by_other(
     subscriptions: &[Arc<Subscription>],
     me: &str,
     device: &str,
-) -> BTreeSet<String> {
+    entry: &str,
+) -> bool {
     subscriptions
         .iter()
-        .filter(|s| s.name_any() != me)
+        .filter(|s| s.metadata.name.as_deref() != Some(me))
         .filter_map(|s| s.status.as_ref())
         .flat_map(|status| status.devices.iter())
-        .filter(|d| d.name == device)
-        .flat_map(|d| d.owned.iter().cloned())
-        .collect()
+        .any(|d| d.name == device && d.owned.iter().any(|o| o == entry))
 }
 
 /// The change set of a subscription: the rendered payload on each of its devices, and the
@@ -87,7 +117,7 @@ pub fn change_set(
 ) -> (ChangeSet, Vec<String>) {
     let me = sub.name_any();
     let owner = format!("{}/{}", sub.namespace().unwrap_or_default(), me);
-    let others = |device: &str| held_by_others(&deref.subscriptions, &me, device);
+    let others = |device: &str| deref.shared.get(device).cloned().unwrap_or_default();
     let wanted: BTreeSet<String> = rendered.iter().map(|r| r.target.name.clone()).collect();
     let mut changes: Vec<DeviceChange> = rendered
         .into_iter()
@@ -159,17 +189,24 @@ mod tests {
     }
 
     #[test]
-    fn others_entries_are_collected_per_device() {
+    fn shared_entries_are_the_own_ones_others_also_hold() {
         let subs = vec![
-            with_owned("me", "olt1", &["/mine"]),
+            with_owned("me", "olt1", &["/mine", "/shared", "/other-device"]),
             with_owned("a", "olt1", &["/x", "/shared"]),
             with_owned("b", "olt1", &["/shared"]),
-            with_owned("c", "olt2", &["/y"]),
+            with_owned("c", "olt2", &["/y", "/other-device"]),
         ];
+        let me = &subs[0];
+        let shared = shared_entries(me, |device, entry| {
+            owned_by_other(&subs, "me", device, entry)
+        });
+        // "/x" is another's but not ours: no change of ours can touch it.
         assert_eq!(
-            held_by_others(&subs, "me", "olt1"),
-            ["/shared".to_owned(), "/x".to_owned()].into()
+            shared,
+            [("olt1".to_owned(), ["/shared".to_owned()].into())].into()
         );
+        assert!(owned_by_other(&subs, "me", "olt2", "/y"));
+        assert!(!owned_by_other(&subs, "a", "olt1", "/x"));
     }
 
     #[test]
@@ -178,7 +215,8 @@ mod tests {
         let olt2 = mk_device("olt2", DeviceRole::Access, None);
         let deref = Dereferenced {
             devices: vec![olt1.clone(), olt2.clone()],
-            subscriptions: vec![with_owned("other", "olt2", &["/o"])],
+            subscriptions: vec![with_owned("other", "olt2", &["/b"])],
+            shared: [("olt2".to_owned(), ["/b".to_owned()].into())].into(),
             ..Default::default()
         };
         let sub = mk_subscription("me", "c", "p", "olt1", "ge-0/0/1");
@@ -201,7 +239,8 @@ mod tests {
         assert_eq!(set.changes[0].previous.as_ref().unwrap().owned, ["/a"]);
         assert_eq!(set.changes[1].target.name, "olt2");
         assert_eq!(set.changes[1].desired, None);
-        assert_eq!(set.changes[1].held_by_others, ["/o".to_owned()].into());
+        assert_eq!(set.changes[1].held_by_others, ["/b".to_owned()].into());
+        assert!(set.changes[0].held_by_others.is_empty());
     }
 
     #[test]

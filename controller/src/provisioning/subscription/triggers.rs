@@ -3,6 +3,7 @@
 //! Pure mappers over the cached subscriptions; the controller wires them to watches.
 
 use std::collections::HashMap;
+use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::{Arc, Mutex};
 
 use ferrule_crds::condition::{find_condition, types};
@@ -12,6 +13,8 @@ use kube::ResourceExt;
 use kube::runtime::reflector::ObjectRef;
 
 use crate::provisioning::reasons;
+
+use super::dry_run::DRY_RUN_ANNOTATION;
 
 fn same_ns<'a, K: ResourceExt>(
     subs: &'a [Arc<Subscription>],
@@ -63,6 +66,24 @@ pub fn for_device(
             || not_ready(s)
             || served_by(s)
     }))
+}
+
+/// What makes a change of a Subscription worth reconciling it: its spec (generation), its
+/// finalizers, its deletion and the dry-run annotation. Its status and the applied record are
+/// written by its own reconcile, which re-reads the subscription anyway; reconciling again on
+/// those writes would only find nothing to do.
+pub fn reconcile_trigger(sub: &Subscription) -> Option<u64> {
+    let meta = &sub.metadata;
+    let mut hasher = DefaultHasher::new();
+    meta.uid.hash(&mut hasher);
+    meta.generation.hash(&mut hasher);
+    meta.deletion_timestamp.is_some().hash(&mut hasher);
+    meta.finalizers.hash(&mut hasher);
+    meta.annotations
+        .as_ref()
+        .and_then(|a| a.get(DRY_RUN_ANNOTATION))
+        .hash(&mut hasher);
+    Some(hasher.finish())
 }
 
 /// Subscriptions of a product.
@@ -246,6 +267,43 @@ mod tests {
             names(for_pool(&mk_vlan_pool("v", 1, 2, &[]), &subs)),
             ["full", "port"]
         );
+    }
+
+    #[test]
+    fn own_status_and_applied_writes_do_not_trigger_a_reconcile() {
+        let sub = mk_subscription("a", "c", "p", "olt1", "ge-0/0/1");
+        let base = reconcile_trigger(&sub);
+        let mut written = sub.clone();
+        written.status = Some(SubscriptionStatus::default());
+        written.metadata.resource_version = Some("99".into());
+        written.metadata.annotations = Some(
+            [(
+                super::super::applied::APPLIED_ANNOTATION.to_owned(),
+                "{}".to_owned(),
+            )]
+            .into(),
+        );
+        assert_eq!(reconcile_trigger(&written), base);
+
+        let changes: Vec<fn(&mut Subscription)> = vec![
+            |s| s.metadata.generation = Some(7),
+            |s| s.metadata.finalizers = Some(vec!["x".into()]),
+            |s| {
+                s.metadata.deletion_timestamp = Some(
+                    k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(Default::default()),
+                )
+            },
+            |s| {
+                s.metadata.annotations =
+                    Some([(DRY_RUN_ANNOTATION.to_owned(), "true".to_owned())].into())
+            },
+            |s| s.metadata.uid = Some("other".into()),
+        ];
+        for change in changes {
+            let mut changed = written.clone();
+            change(&mut changed);
+            assert_ne!(reconcile_trigger(&changed), base, "{:?}", changed.metadata);
+        }
     }
 
     #[test]

@@ -1,8 +1,9 @@
 //! A lease: exclusive use of one device's pooled session, returned to the pool on drop.
 
+use std::sync::Arc;
 use std::time::Instant;
 
-use tokio::sync::OwnedMutexGuard;
+use tokio::sync::{Notify, OwnedMutexGuard};
 
 use super::device_session::DeviceSession;
 use super::error::ClientError;
@@ -20,13 +21,27 @@ pub struct SessionLease<S: DeviceSession> {
     guard: OwnedMutexGuard<Slot<S>>,
     /// Returned while no session is open (after [`SessionLease::invalidate`]).
     no_capabilities: Capabilities,
+    // Declared after the guard: fields drop in order, so the device is free when waiting
+    // callers wake.
+    _wake: Wake,
+}
+
+/// Wakes the callers waiting for a connection slot when dropped.
+#[derive(Debug)]
+pub(crate) struct Wake(pub(crate) Arc<Notify>);
+
+impl Drop for Wake {
+    fn drop(&mut self) {
+        self.0.notify_waiters();
+    }
 }
 
 impl<S: DeviceSession> SessionLease<S> {
-    pub(crate) fn new(guard: OwnedMutexGuard<Slot<S>>) -> Self {
+    pub(crate) fn new(guard: OwnedMutexGuard<Slot<S>>, wake: Wake) -> Self {
         Self {
             guard,
             no_capabilities: Capabilities::default(),
+            _wake: wake,
         }
     }
 

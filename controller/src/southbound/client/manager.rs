@@ -4,13 +4,20 @@
 //!
 //! A device's slot is guarded by an async mutex that is held for the whole lease, so callers
 //! of the same device queue (in arrival order) while different devices proceed in parallel.
+//!
+//! Connection slots are never waited for while holding anything: a caller that needs a new
+//! connection when every slot is taken by a leased session lets go of all it holds (its own
+//! device slots included), waits until a session becomes idle or a connection closes, and
+//! starts over. Otherwise transactions holding some devices and waiting for a slot to open
+//! the next one could wait for each other until the connect timeout (devices are leased in a
+//! fixed order, which only rules out cycles among the device slots themselves).
 
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use tokio::sync::{OwnedMutexGuard, OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{Notify, OwnedMutexGuard, OwnedSemaphorePermit, Semaphore};
 
 use super::backoff::Backoff;
 use super::config::SessionConfig;
@@ -19,6 +26,7 @@ use super::session::NetconfSession;
 
 use super::device_session::DeviceSession;
 pub use super::lease::SessionLease;
+use super::lease::Wake;
 
 /// Opens sessions; [`SshConnector`] in production, a fake in tests.
 pub trait Connector: Send + Sync + 'static {
@@ -102,6 +110,15 @@ pub enum ManagerError {
         /// The connection bound.
         max: usize,
     },
+    /// One operation needs more devices at once than connections are allowed; raise
+    /// `max_connections` or split the operation.
+    #[error("{devices} devices leased at once need more than the {max} connections allowed")]
+    TooManyDevices {
+        /// Devices asked for.
+        devices: usize,
+        /// The connection bound.
+        max: usize,
+    },
 }
 
 impl ManagerError {
@@ -110,6 +127,17 @@ impl ManagerError {
         match self {
             Self::Connect { source, .. } => source.is_transient(),
             Self::BackingOff { .. } | Self::NoConnectionSlot { .. } => true,
+            Self::TooManyDevices { .. } => false,
+        }
+    }
+
+    /// The device key the error is about, when it is about one device.
+    pub fn device(&self) -> Option<&str> {
+        match self {
+            Self::Connect { device, .. }
+            | Self::BackingOff { device, .. }
+            | Self::NoConnectionSlot { device, .. } => Some(device),
+            Self::TooManyDevices { .. } => None,
         }
     }
 
@@ -128,7 +156,15 @@ pub(crate) struct Open<S> {
     pub(crate) session: S,
     pub(crate) config: SessionConfig,
     pub(crate) last_used: Instant,
+    _permit: ConnectionPermit,
+}
+
+/// A connection slot; when it is given back (the session closed), waiting callers look again.
+#[derive(Debug)]
+struct ConnectionPermit {
     _permit: OwnedSemaphorePermit,
+    // Declared after the permit: fields drop in order, so the slot is free when they wake.
+    _wake: Wake,
 }
 
 /// Per-device state.
@@ -190,6 +226,9 @@ struct Inner<C: Connector> {
     policy: ManagerPolicy,
     permits: Arc<Semaphore>,
     slots: Mutex<HashMap<String, SlotRef<C::Session>>>,
+    /// Signalled when a lease ends or a connection closes: a caller waiting for a connection
+    /// slot may find one now.
+    freed: Arc<Notify>,
 }
 
 impl<C: Connector> SessionManager<C> {
@@ -202,6 +241,7 @@ impl<C: Connector> SessionManager<C> {
                 policy,
                 permits,
                 slots: Mutex::new(HashMap::new()),
+                freed: Arc::new(Notify::new()),
             }),
         }
     }
@@ -225,13 +265,93 @@ impl<C: Connector> SessionManager<C> {
         device: &str,
         config: &SessionConfig,
     ) -> Result<SessionLease<C::Session>, ManagerError> {
+        let mut leases = self.lease_all(&[(device, config)]).await?;
+        leases.pop().ok_or_else(|| ManagerError::TooManyDevices {
+            devices: 1,
+            max: self.inner.policy.max_connections,
+        })
+    }
+
+    /// Exclusive use of the sessions to several distinct devices at once (one transaction),
+    /// in the order given. Devices are taken in name order; when a new connection is needed
+    /// and every slot is leased, everything taken so far is let go and the whole set is tried
+    /// again once a session becomes idle or a connection closes, up to the connect timeout.
+    pub async fn lease_all(
+        &self,
+        devices: &[(&str, &SessionConfig)],
+    ) -> Result<Vec<SessionLease<C::Session>>, ManagerError> {
+        let max = self.inner.policy.max_connections.max(1);
+        let names: Vec<&str> = devices.iter().map(|(d, _)| *d).collect();
+        if names.len() > max {
+            return Err(ManagerError::TooManyDevices {
+                devices: names.len(),
+                max,
+            });
+        }
+        let mut order: Vec<usize> = (0..devices.len()).collect();
+        order.sort_by_key(|&i| devices[i].0);
+        let mut deadline: Option<Instant> = None;
+        loop {
+            let mut held: Vec<Option<SessionLease<C::Session>>> =
+                devices.iter().map(|_| None).collect();
+            let mut blocked = None;
+            for &i in &order {
+                let (device, config) = devices[i];
+                match self.try_lease(device, config, &names).await? {
+                    Some(lease) => held[i] = Some(lease),
+                    None => {
+                        blocked = Some(i);
+                        break;
+                    }
+                }
+            }
+            let Some(blocked) = blocked else {
+                return Ok(held.into_iter().flatten().collect());
+            };
+            drop(held);
+            let (device, config) = devices[blocked];
+            let waited = config.options.connect_timeout;
+            let deadline = *deadline.get_or_insert_with(|| Instant::now() + waited);
+            let no_slot = || ManagerError::NoConnectionSlot {
+                device: device.to_string(),
+                waited,
+                max: self.inner.policy.max_connections,
+            };
+            // Registered before looking, so a release in between is not missed.
+            let freed = self.inner.freed.notified();
+            tokio::pin!(freed);
+            freed.as_mut().enable();
+            if Instant::now() >= deadline {
+                return Err(no_slot());
+            }
+            if self.slot_obtainable(&names) {
+                continue;
+            }
+            if tokio::time::timeout_at(deadline.into(), freed)
+                .await
+                .is_err()
+            {
+                return Err(no_slot());
+            }
+        }
+    }
+
+    /// Leases one device without waiting for a connection slot: `None` when a new connection
+    /// is needed and no slot is free or can be freed (sessions of `ours` are not evicted).
+    async fn try_lease(
+        &self,
+        device: &str,
+        config: &SessionConfig,
+        ours: &[&str],
+    ) -> Result<Option<SessionLease<C::Session>>, ManagerError> {
         let slot = self.slot(device);
         let mut guard = slot.lock_owned().await;
+        let wake = || Wake(self.inner.freed.clone());
 
         if let Some(open) = guard.open.as_mut() {
             if open.session.is_usable() && open.config == *config {
                 open.last_used = Instant::now();
-                return Ok(SessionLease::new(guard));
+                return Ok(Some(SessionLease::new(guard, wake())));
             }
             if let Some(mut stale) = guard.open.take() {
                 stale.session.close().await;
@@ -252,21 +372,28 @@ impl<C: Connector> SessionManager<C> {
                 });
             }
         }
-        self.connect_into(&mut guard, config).await?;
-        Ok(SessionLease::new(guard))
+        if self.connect_into(&mut guard, config, ours).await? {
+            Ok(Some(SessionLease::new(guard, wake())))
+        } else {
+            Ok(None)
+        }
     }
 
+    /// Opens the session; false when no connection slot could be had without waiting.
     async fn connect_into(
         &self,
         guard: &mut OwnedMutexGuard<Slot<C::Session>>,
         config: &SessionConfig,
-    ) -> Result<(), ManagerError> {
+        ours: &[&str],
+    ) -> Result<bool, ManagerError> {
         let policy = &self.inner.policy;
         let attempts = policy.connect_attempts.max(1);
         let mut made = 0;
         loop {
             made += 1;
-            let permit = self.acquire_permit(&guard.device, config).await?;
+            let Some(permit) = self.try_permit(ours).await else {
+                return Ok(false);
+            };
             match self.inner.connector.connect(config).await {
                 Ok(session) => {
                     guard.open = Some(Open {
@@ -279,7 +406,7 @@ impl<C: Connector> SessionManager<C> {
                     guard.retry_at = None;
                     guard.last_error = None;
                     guard.failed_config = None;
-                    return Ok(());
+                    return Ok(true);
                 }
                 Err(err) => {
                     drop(permit);
@@ -302,37 +429,42 @@ impl<C: Connector> SessionManager<C> {
         }
     }
 
-    /// A connection permit; when none is free, closes the least recently used idle session of
-    /// another device, else waits up to the connect timeout.
-    async fn acquire_permit(
-        &self,
-        device: &str,
-        config: &SessionConfig,
-    ) -> Result<OwnedSemaphorePermit, ManagerError> {
-        let permits = &self.inner.permits;
+    /// A free connection slot, or one freed by closing the least recently used idle session
+    /// of a device not in `ours`; `None` when neither exists.
+    async fn try_permit(&self, ours: &[&str]) -> Option<ConnectionPermit> {
         loop {
-            if let Ok(permit) = permits.clone().try_acquire_owned() {
-                return Ok(permit);
+            if let Ok(permit) = self.inner.permits.clone().try_acquire_owned() {
+                return Some(ConnectionPermit {
+                    _permit: permit,
+                    _wake: Wake(self.inner.freed.clone()),
+                });
             }
-            if !self.evict_least_recently_used().await {
-                break;
+            if !self.evict_least_recently_used(ours).await {
+                return None;
             }
-        }
-        let waited = config.options.connect_timeout;
-        match tokio::time::timeout(waited, permits.clone().acquire_owned()).await {
-            Ok(Ok(permit)) => Ok(permit),
-            _ => Err(ManagerError::NoConnectionSlot {
-                device: device.to_string(),
-                waited,
-                max: self.inner.policy.max_connections,
-            }),
         }
     }
 
-    /// Closes the least recently used session not currently leased; false if there is none.
-    async fn evict_least_recently_used(&self) -> bool {
-        let mut idle: Vec<OwnedMutexGuard<Slot<C::Session>>> = self
-            .all_slots()
+    /// Whether a connection slot is free or an idle session of a device not in `ours` could
+    /// be closed for one.
+    fn slot_obtainable(&self, ours: &[&str]) -> bool {
+        self.inner.permits.available_permits() > 0
+            || self.slots_map().iter().any(|(device, slot)| {
+                !ours.contains(&device.as_str())
+                    && slot.try_lock().is_ok_and(|guard| guard.open.is_some())
+            })
+    }
+
+    /// Closes the least recently used session not currently leased and not of a device in
+    /// `ours`; false if there is none.
+    async fn evict_least_recently_used(&self, ours: &[&str]) -> bool {
+        let candidates: Vec<SlotRef<C::Session>> = self
+            .slots_map()
+            .iter()
+            .filter(|(device, _)| !ours.contains(&device.as_str()))
+            .map(|(_, slot)| slot.clone())
+            .collect();
+        let mut idle: Vec<OwnedMutexGuard<Slot<C::Session>>> = candidates
             .into_iter()
             .filter_map(|slot| slot.try_lock_owned().ok())
             .filter(|guard| guard.open.is_some())

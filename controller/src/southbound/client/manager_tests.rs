@@ -250,6 +250,74 @@ async fn connection_bound_evicts_idle_sessions() {
     assert!(m.lease("d3", &config(3)).await.is_ok());
 }
 
+fn patient(port: u16) -> SessionConfig {
+    let mut c = config(port);
+    c.options.connect_timeout = Duration::from_secs(20);
+    c
+}
+
+#[tokio::test]
+async fn a_caller_waiting_for_a_slot_takes_one_that_becomes_idle() {
+    let (m, shared) = manager(1);
+    let held = m.lease("d1", &patient(1)).await.unwrap();
+    let waiter = {
+        let m = m.clone();
+        tokio::spawn(async move { m.lease("d2", &patient(2)).await.map(drop) })
+    };
+    tokio::task::yield_now().await;
+    // d1's session stays open but idle: the waiter closes it instead of waiting it out.
+    drop(held);
+    waiter.await.unwrap().unwrap();
+    assert_eq!(shared.closes.load(Ordering::SeqCst), 1);
+    assert_eq!(m.open_connections(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn transactions_over_scarce_slots_do_not_wait_for_each_other() {
+    // Two slots, six devices, every transaction on two of them: holding one device while
+    // waiting for a slot for the other would leave pairs of transactions stuck.
+    let (m, shared) = manager(2);
+    let tasks: Vec<_> = (0..8u16)
+        .map(|t| {
+            let m = m.clone();
+            tokio::spawn(async move {
+                for round in 0..10u16 {
+                    let a = (t + round) % 6;
+                    let b = (a + 1 + t % 5) % 6;
+                    let (da, db) = (format!("d{a}"), format!("d{b}"));
+                    let (ca, cb) = (patient(a + 1), patient(b + 1));
+                    let mut leases = m.lease_all(&[(&da, &ca), (&db, &cb)]).await.unwrap();
+                    assert_eq!(leases[0].device(), da);
+                    for lease in &mut leases {
+                        lease.commit().await.unwrap();
+                    }
+                }
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap();
+    }
+    assert!(m.open_connections() <= 2);
+    assert!(shared.connects.load(Ordering::SeqCst) >= 6);
+}
+
+#[tokio::test]
+async fn more_devices_than_slots_are_refused_at_once() {
+    let (m, shared) = manager(2);
+    let c = patient(1);
+    let err = m
+        .lease_all(&[("d1", &c), ("d2", &c), ("d3", &c)])
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, ManagerError::TooManyDevices { devices: 3, max: 2 }),
+        "{err}"
+    );
+    assert!(!err.is_transient());
+    assert_eq!(shared.connects.load(Ordering::SeqCst), 0);
+}
+
 #[tokio::test]
 async fn idle_sessions_are_reaped() {
     let connector = FakeConnector::default();

@@ -10,9 +10,9 @@ use crate::southbound::client::{
 
 /// [`apply`] on the manager's sessions; `configs[i]` reaches the device of `tx.edits[i]`.
 ///
-/// The devices' leases are taken in device-name order and held until the transaction ends,
-/// so a concurrent transaction touching any of the same devices waits for this one (and the
-/// fixed order rules out deadlocks between transactions). When confirming commits fail (e.g.
+/// The devices' leases are taken together ([`SessionManager::lease_all`]) and held until the
+/// transaction ends, so a concurrent transaction touching any of the same devices waits for
+/// this one. When confirming commits fail (e.g.
 /// a session died after the decision), the leases are released and [`recover_pooled`]
 /// confirms by persist id from fresh sessions before giving up.
 pub async fn apply_pooled<C: Connector, J: Journal>(
@@ -106,17 +106,13 @@ pub async fn recover_pooled<C: Connector>(
     recover(record, &mut sessions).await
 }
 
-/// Leases every device, in name order; the leases come back in the order of `devices`.
+/// Leases every device at once (see [`SessionManager::lease_all`]); the leases come back in
+/// the order of `devices`.
 async fn lease_all<C: Connector>(
     manager: &SessionManager<C>,
     devices: &[&str],
     configs: &[SessionConfig],
 ) -> Result<Vec<SessionLease<C::Session>>, ManagerError> {
-    let mut order: Vec<usize> = (0..devices.len()).collect();
-    order.sort_by_key(|&i| devices[i]);
-    let mut leased: Vec<Option<SessionLease<C::Session>>> = devices.iter().map(|_| None).collect();
-    for i in order {
-        leased[i] = Some(manager.lease(devices[i], &configs[i]).await?);
-    }
-    Ok(leased.into_iter().flatten().collect())
+    let pairs: Vec<(&str, &SessionConfig)> = devices.iter().copied().zip(configs).collect();
+    manager.lease_all(&pairs).await
 }
