@@ -204,22 +204,26 @@ impl<C: Connector> NetconfRecovery<C> {
         devices.extend(orphans.iter().map(|(i, _)| *i));
         devices.sort_by_key(|&i| &keys[i]);
         devices.dedup();
-        let mut leases = BTreeMap::new();
-        for i in devices {
+        let mut targets = Vec::with_capacity(devices.len());
+        for &i in &devices {
             let key = &keys[i];
             if unreachable.contains(key) {
                 return Err(format!("Device {key} could not be reached in this pass"));
             }
-            let target = self.target(key).await?;
-            let lease = match self.sessions.lease(&target).await {
-                Ok(lease) => lease,
-                Err(e) => {
-                    unreachable.insert(key.clone());
-                    return Err(format!("Device {key}: {e}"));
-                }
-            };
-            leases.insert(i, lease);
+            targets.push(self.target(key).await?);
         }
+        // Leased together, as transactions do: nothing is held while waiting for a slot.
+        let refs: Vec<&DeviceTarget> = targets.iter().collect();
+        let leased = match self.sessions.lease_all(&refs).await {
+            Ok(leased) => leased,
+            Err((device, e)) => {
+                if let Some(target) = targets.iter().find(|t| t.name == device) {
+                    unreachable.insert(target.key());
+                }
+                return Err(format!("Device {device}: {e}"));
+            }
+        };
+        let mut leases: BTreeMap<usize, _> = devices.into_iter().zip(leased).collect();
         for &(i, old) in orphans {
             let Some(session) = leases.get_mut(&i) else {
                 continue;
