@@ -75,6 +75,10 @@ pub struct UpArgs {
     /// Seconds between drift checks of a connected device.
     #[arg(long, env = "FERRULE_DRIFT_INTERVAL", default_value_t = 300)]
     pub drift_interval: u64,
+    /// Most NETCONF sessions open at once (one per device is kept while in use; give at least
+    /// the number of devices for persistent sessions).
+    #[arg(long, env = "FERRULE_MAX_DEVICE_SESSIONS", default_value_t = ManagerPolicy::DEFAULT_MAX_CONNECTIONS)]
+    pub max_device_sessions: usize,
     /// Also run the simulated devices of this topology file (see docs/netsim.md).
     #[arg(long, env = "FERRULE_NETSIM")]
     pub netsim: Option<PathBuf>,
@@ -237,7 +241,11 @@ pub async fn up(args: UpArgs) -> anyhow::Result<()> {
         .await
         .context("connecting to the API server")?;
     let renderer = Arc::new(Renderer::builtin().context("loading the device profiles")?);
-    let edge = start::netconf_edge(client.clone(), renderer.clone(), ManagerPolicy::default());
+    let policy = ManagerPolicy {
+        max_connections: args.max_device_sessions.max(1),
+        ..ManagerPolicy::default()
+    };
+    let edge = start::netconf_edge(client.clone(), renderer.clone(), policy);
     let options = start::Options {
         drift_interval: Duration::from_secs(args.drift_interval.max(1)),
         ..Default::default()

@@ -54,16 +54,49 @@ struct State {
     /// Devices (`namespace/name`) a running transaction holds.
     busy: BTreeSet<String>,
     queue: VecDeque<Job>,
+    /// Sequence number of the next job.
+    next: u64,
+}
+
+/// A device's change as a job carries it, read once when the job is queued.
+struct DeviceEdit {
+    /// `namespace/name`.
+    key: String,
+    /// The device's plan.
+    device: DevicePlan,
+    /// The parsed edit.
+    edit: Edit,
+    /// The parsed compensation.
+    undo: Undo,
+    /// Whether the device edits running directly (its compensation must merge).
+    running: bool,
 }
 
 struct Job {
+    seq: u64,
     plan: NetworkPlan,
+    /// The devices it pushes to.
+    devices: BTreeSet<String>,
+    /// Its edits, read once when it is queued; `None` when one cannot be read (the job then
+    /// runs alone).
+    edits: Option<Vec<DeviceEdit>>,
     reply: oneshot::Sender<Result<Committed, TransactError>>,
 }
 
-impl Job {
-    fn devices(&self) -> BTreeSet<String> {
-        self.plan.pushed().map(|d| d.target.key()).collect()
+/// Which waiting jobs may have become startable.
+enum Woken<'a> {
+    /// Only the job just queued: the others were waiting before and no device was freed.
+    Queued(u64),
+    /// Those touching devices a finished transaction freed.
+    Freed(&'a BTreeSet<String>),
+}
+
+impl Woken<'_> {
+    fn covers(&self, job: &Job) -> bool {
+        match self {
+            Self::Queued(seq) => job.seq == *seq,
+            Self::Freed(devices) => !job.devices.is_disjoint(devices),
+        }
     }
 }
 
@@ -123,13 +156,23 @@ impl NetworkTransactor for GroupCommit {
                 return self.shared.inner.apply(plan).await;
             }
             let (reply, answer) = oneshot::channel();
-            if let Ok(mut state) = self.shared.state.lock() {
+            let devices = plan.pushed().map(|d| d.target.key()).collect();
+            let edits = self.shared.read_edits(plan);
+            let queued = self.shared.state.lock().ok().map(|mut state| {
+                let seq = state.next;
+                state.next += 1;
                 state.queue.push_back(Job {
+                    seq,
                     plan: plan.clone(),
+                    devices,
+                    edits,
                     reply,
                 });
+                seq
+            });
+            if let Some(seq) = queued {
+                Shared::dispatch(&self.shared, &Woken::Queued(seq));
             }
-            Shared::dispatch(&self.shared);
             answer.await.unwrap_or_else(|_| {
                 Err(TransactError::Failed {
                     transaction: String::new(),
@@ -141,12 +184,38 @@ impl NetworkTransactor for GroupCommit {
 }
 
 impl Shared {
-    /// Starts every batch whose devices are free.
-    fn dispatch(shared: &Arc<Shared>) {
+    /// The parsed edit and compensation of every pushed device of `plan`; `None` when one
+    /// cannot be read.
+    fn read_edits(&self, plan: &NetworkPlan) -> Option<Vec<DeviceEdit>> {
+        plan.pushed()
+            .filter_map(|device| Some((device, device.edit.as_ref()?)))
+            .map(|(device, xml)| {
+                let profile = self.renderer.profiles().get(&device.target.profile)?;
+                let schema = ProfileSchema::of(profile).ok()?;
+                let edit = Edit::parse(xml, &schema.schema).ok()?;
+                let undo = match device.compensation.as_deref() {
+                    None => Undo::Missing,
+                    Some(xml) if xml.trim().is_empty() => Undo::Nothing,
+                    Some(xml) => Undo::Edit(Edit::parse(xml, &schema.schema).ok()?),
+                };
+                Some(DeviceEdit {
+                    key: device.target.key(),
+                    device: device.clone(),
+                    edit,
+                    undo,
+                    running: profile.datastore() == Datastore::Running,
+                })
+            })
+            .collect()
+    }
+
+    /// Starts every batch that `woken` may have made possible. Jobs not covered were waiting
+    /// for a busy device before and still are: no device became free for them.
+    fn dispatch(shared: &Arc<Shared>, woken: &Woken<'_>) {
         let Ok(mut state) = shared.state.lock() else {
             return;
         };
-        while let Some(batch) = shared.take_batch(&mut state) {
+        while let Some(batch) = shared.take_batch(&mut state, woken) {
             state.busy.extend(batch.devices.iter().cloned());
             let shared = shared.clone();
             tokio::spawn(async move {
@@ -157,23 +226,25 @@ impl Shared {
                         state.busy.remove(device);
                     }
                 }
-                Shared::dispatch(&shared);
+                Shared::dispatch(&shared, &Woken::Freed(&devices));
             });
         }
     }
 
-    /// The first waiting job whose devices are free, with every later waiting job that shares
-    /// a device with it and merges cleanly.
-    fn take_batch(&self, state: &mut State) -> Option<Batch> {
-        let free = |job: &Job, busy: &BTreeSet<String>| job.devices().is_disjoint(busy);
-        let first = state.queue.iter().position(|job| free(job, &state.busy))?;
+    /// The first waiting job `woken` covers whose devices are free, with every waiting job
+    /// that shares a device with it, has no busy device and merges cleanly.
+    fn take_batch(&self, state: &mut State, woken: &Woken<'_>) -> Option<Batch> {
+        let first = state
+            .queue
+            .iter()
+            .position(|job| woken.covers(job) && job.devices.is_disjoint(&state.busy))?;
         let job = state.queue.remove(first)?;
         let mut batch = Batch {
-            devices: job.devices(),
+            devices: job.devices.clone(),
             edits: BTreeMap::new(),
             jobs: Vec::new(),
         };
-        if !self.absorb(&mut batch, &job.plan) {
+        if !absorb(&mut batch, &job) {
             // Not mergeable at all (unknown profile, unreadable edit): it runs alone.
             batch.jobs.push(job);
             return Some(batch);
@@ -182,11 +253,11 @@ impl Shared {
         let mut index = 0;
         while index < state.queue.len() && batch.jobs.len() < self.max_batch {
             let candidate = &state.queue[index];
-            let devices = candidate.devices();
-            let joins = !devices.is_disjoint(&batch.devices) && devices.is_disjoint(&state.busy);
-            if joins && self.absorb(&mut batch, &candidate.plan) {
-                batch.devices.extend(devices);
+            let joins = !candidate.devices.is_disjoint(&batch.devices)
+                && candidate.devices.is_disjoint(&state.busy);
+            if joins && absorb(&mut batch, candidate) {
                 if let Some(job) = state.queue.remove(index) {
+                    batch.devices.extend(job.devices.iter().cloned());
                     batch.jobs.push(job);
                 }
             } else {
@@ -194,52 +265,6 @@ impl Shared {
             }
         }
         Some(batch)
-    }
-
-    /// Merges `plan`'s edits and compensations into the batch; leaves the batch unchanged and
-    /// returns false when any device's edits, or a running-only device's compensations,
-    /// conflict.
-    fn absorb(&self, batch: &mut Batch, plan: &NetworkPlan) -> bool {
-        let mut merged = batch.edits.clone();
-        for device in plan.pushed() {
-            let Some(xml) = &device.edit else {
-                continue;
-            };
-            let Some(profile) = self.renderer.profiles().get(&device.target.profile) else {
-                return false;
-            };
-            let Ok(schema) = ProfileSchema::of(profile) else {
-                return false;
-            };
-            let Ok(edit) = Edit::parse(xml, &schema.schema) else {
-                return false;
-            };
-            let undo = match device.compensation.as_deref() {
-                None => Undo::Missing,
-                Some(xml) if xml.trim().is_empty() => Undo::Nothing,
-                Some(xml) => match Edit::parse(xml, &schema.schema) {
-                    Ok(undo) => Undo::Edit(undo),
-                    Err(_) => return false,
-                },
-            };
-            match merged.get_mut(&device.target.key()) {
-                Some((_, existing, existing_undo)) => {
-                    if !merge_edits(existing, &edit) {
-                        return false;
-                    }
-                    match merge_undo(existing_undo, undo) {
-                        Some(both) => *existing_undo = both,
-                        None if profile.datastore() == Datastore::Running => return false,
-                        None => *existing_undo = Undo::Missing,
-                    }
-                }
-                None => {
-                    merged.insert(device.target.key(), (device.clone(), edit, undo));
-                }
-            }
-        }
-        batch.edits = merged;
-        true
     }
 
     async fn run(&self, batch: Batch) {
@@ -289,15 +314,56 @@ impl Shared {
     }
 }
 
+/// Merges `job`'s edits and compensations into the batch; leaves the batch unchanged and
+/// returns false when the job's edits cannot be read, or any device's edits, or a running-only
+/// device's compensations, conflict.
+fn absorb(batch: &mut Batch, job: &Job) -> bool {
+    let Some(edits) = &job.edits else {
+        return false;
+    };
+    let mut undos = Vec::with_capacity(edits.len());
+    for change in edits {
+        let undo = match batch.edits.get(&change.key) {
+            None => change.undo.clone(),
+            Some((_, existing, existing_undo)) => {
+                if !can_merge(&existing.tree.roots, &change.edit.tree.roots) {
+                    return false;
+                }
+                match merge_undo(existing_undo, &change.undo) {
+                    Some(both) => both,
+                    None if change.running => return false,
+                    None => Undo::Missing,
+                }
+            }
+        };
+        undos.push(undo);
+    }
+    for (change, undo) in edits.iter().zip(undos) {
+        match batch.edits.get_mut(&change.key) {
+            Some((_, existing, existing_undo)) => {
+                merge_into(&mut existing.tree.roots, &change.edit.tree.roots);
+                *existing_undo = undo;
+            }
+            None => {
+                batch.edits.insert(
+                    change.key.clone(),
+                    (change.device.clone(), change.edit.clone(), undo),
+                );
+            }
+        }
+    }
+    true
+}
+
 /// The compensation undoing two merged changes, `None` when the two do not merge.
-fn merge_undo(existing: &Undo, other: Undo) -> Option<Undo> {
+fn merge_undo(existing: &Undo, other: &Undo) -> Option<Undo> {
     match (existing, other) {
         (Undo::Missing, _) | (_, Undo::Missing) => Some(Undo::Missing),
         (undo, Undo::Nothing) => Some(undo.clone()),
-        (Undo::Nothing, undo) => Some(undo),
+        (Undo::Nothing, undo) => Some(undo.clone()),
         (Undo::Edit(a), Undo::Edit(b)) => {
             let mut a = a.clone();
-            merge_edits(&mut a, &b).then_some(Undo::Edit(a))
+            merge_edits(&mut a, b).then_some(Undo::Edit(a))
         }
     }
 }
@@ -306,33 +372,42 @@ fn merge_undo(existing: &Undo, other: Undo) -> Option<Undo> {
 /// nodes must be equal, or both carry no operation or both `merge` with equal values (their
 /// children are then merged the same way). Returns false, leaving `edit` unchanged, otherwise.
 pub fn merge_edits(edit: &mut Edit, other: &Edit) -> bool {
-    let mut roots = edit.tree.roots.clone();
-    if merge_children(&mut roots, &other.tree.roots) {
-        edit.tree.roots = roots;
-        true
-    } else {
-        false
+    if !can_merge(&edit.tree.roots, &other.tree.roots) {
+        return false;
     }
+    merge_into(&mut edit.tree.roots, &other.tree.roots);
+    true
 }
 
-fn merge_children(into: &mut BTreeMap<Ident, Node>, from: &BTreeMap<Ident, Node>) -> bool {
+/// Whether [`merge_into`] keeps the meaning of both: see [`merge_edits`].
+fn can_merge(into: &BTreeMap<Ident, Node>, from: &BTreeMap<Ident, Node>) -> bool {
+    from.iter().all(|(ident, node)| match into.get(ident) {
+        None => true,
+        Some(existing) if existing == node => true,
+        Some(existing) => {
+            existing.op == node.op
+                && matches!(node.op, None | Some(Operation::Merge))
+                && existing.value == node.value
+                && can_merge(&existing.children, &node.children)
+        }
+    })
+}
+
+/// Adds `from`'s nodes to `into`; shared nodes are merged child by child. Only meaningful when
+/// [`can_merge`] holds.
+fn merge_into(into: &mut BTreeMap<Ident, Node>, from: &BTreeMap<Ident, Node>) {
     for (ident, node) in from {
         match into.get_mut(ident) {
             None => {
                 into.insert(ident.clone(), node.clone());
             }
-            Some(existing) if existing == node => {}
             Some(existing) => {
-                let compatible = existing.op == node.op
-                    && matches!(node.op, None | Some(Operation::Merge))
-                    && existing.value == node.value;
-                if !compatible || !merge_children(&mut existing.children, &node.children) {
-                    return false;
+                if existing != node {
+                    merge_into(&mut existing.children, &node.children);
                 }
             }
         }
     }
-    true
 }
 
 #[cfg(test)]

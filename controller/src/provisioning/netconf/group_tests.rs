@@ -184,6 +184,26 @@ async fn changes_on_other_devices_do_not_wait() {
 }
 
 #[tokio::test]
+async fn a_change_on_free_devices_starts_while_others_wait() {
+    let inner = Recording::new();
+    let group = group(&inner);
+    let first = spawn_apply(&group, plan("isp/a", &[("olt1", "x.1"), ("bng1", "y.1")]));
+    running(&inner, 1).await;
+    let waiting = spawn_apply(&group, plan("isp/b", &[("olt1", "x.2"), ("bng1", "y.2")]));
+    queued(&group, 1).await;
+    let other = spawn_apply(&group, plan("isp/c", &[("olt2", "x.1")]));
+    running(&inner, 2).await;
+    queued(&group, 1).await;
+    inner.gate.add_permits(10);
+    for task in [first, waiting, other] {
+        assert!(task.await.unwrap().is_ok());
+    }
+    let owners: Vec<String> = inner.applied().iter().map(|p| p.owner.clone()).collect();
+    assert_eq!(owners.len(), 3);
+    assert_eq!(owners.last().map(String::as_str), Some("isp/b"));
+}
+
+#[tokio::test]
 async fn a_failed_group_is_retried_change_by_change() {
     let inner = Recording::new();
     let group = group(&inner);

@@ -65,10 +65,18 @@ pub struct ManagerPolicy {
     pub backoff: Backoff,
 }
 
+impl ManagerPolicy {
+    /// The default bound on open connections: enough for one persistent session to each of a
+    /// few hundred devices. Below the number of devices that are changed together, sessions
+    /// are closed and reopened all the time (an SSH handshake each) and transactions queue
+    /// for connection slots.
+    pub const DEFAULT_MAX_CONNECTIONS: usize = 512;
+}
+
 impl Default for ManagerPolicy {
     fn default() -> Self {
         Self {
-            max_connections: 64,
+            max_connections: Self::DEFAULT_MAX_CONNECTIONS,
             idle_timeout: Duration::from_secs(300),
             connect_attempts: 3,
             backoff: Backoff::default(),
