@@ -132,7 +132,7 @@ async fn everything(ctx: &Ctx) -> Result<Vec<Item>, StoreError> {
 /// The fields of an object a pass reads.
 #[derive(serde::Deserialize)]
 struct Skeleton {
-    metadata: Value,
+    metadata: SkeletonMeta,
     series: Option<Value>,
     #[serde(rename = "lastTimestamp")]
     last_timestamp: Option<Value>,
@@ -140,7 +140,30 @@ struct Skeleton {
     event_time: Option<Value>,
 }
 
-/// The stored object `text` reduced to its metadata and an event's times; namespaces and
+/// The metadata fields a pass reads (not managedFields, labels or annotations, which are
+/// most of a small object's size).
+#[derive(serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SkeletonMeta {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    name: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    namespace: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    uid: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    resource_version: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    creation_timestamp: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    deletion_timestamp: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    finalizers: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    owner_references: Option<Value>,
+}
+
+/// The stored object `text` reduced to the metadata a pass reads and an event's times; namespaces and
 /// CRDs (few, and read further) in full. Writes start from the full object ([`full`]).
 fn skeleton(rt: &ResourceType, text: &str) -> serde_json::Result<Value> {
     if matches!(rt.builtin, Some(Builtin::Namespace | Builtin::Crd)) {
@@ -148,7 +171,7 @@ fn skeleton(rt: &ResourceType, text: &str) -> serde_json::Result<Value> {
     }
     let parsed: Skeleton = serde_json::from_str(text)?;
     let mut obj = serde_json::Map::new();
-    obj.insert("metadata".into(), parsed.metadata);
+    obj.insert("metadata".into(), serde_json::to_value(parsed.metadata)?);
     for (name, value) in [
         ("series", parsed.series),
         ("lastTimestamp", parsed.last_timestamp),
@@ -406,6 +429,36 @@ async fn crd_cleanup(ctx: &Arc<Ctx>, crd: &Item) -> Result<(), ApiError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_skeleton_keeps_what_a_pass_reads() {
+        let text = json!({
+            "apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "a", "namespace": "ns", "uid": "u1", "resourceVersion": "7",
+                         "creationTimestamp": "2026-01-01T10:00:00Z",
+                         "deletionTimestamp": "2026-01-01T11:00:00Z", "finalizers": ["f"],
+                         "ownerReferences": [{"uid": "u0", "name": "p"}],
+                         "managedFields": [{"manager": "m"}], "annotations": {"a": "b"}},
+            "data": {"big": "x"}, "lastTimestamp": "2026-01-01T10:30:00Z"
+        })
+        .to_string();
+        let registry = crate::apiserver::registry::Registry::build(&[]);
+        let rt = registry
+            .storage_types()
+            .into_iter()
+            .find(|t| t.plural == "configmaps")
+            .unwrap();
+        let obj = skeleton(&rt, &text).unwrap();
+        let item = Item { rt, obj };
+        assert_eq!(item.uid(), "u1");
+        assert_eq!(item.owners(), ["u0"]);
+        assert!(item.deleting() && item.has_finalizer("f"));
+        assert_eq!(rv(&item.obj), Some(7));
+        assert_eq!(item.key().name, "a");
+        assert!(item.obj.pointer("/metadata/managedFields").is_none());
+        assert!(item.obj.pointer("/data").is_none());
+        assert_eq!(item.obj["lastTimestamp"], "2026-01-01T10:30:00Z");
+    }
 
     #[test]
     fn events_expire_an_hour_after_they_were_last_seen() {
