@@ -48,6 +48,7 @@ pub async fn run(ctx: Arc<Ctx>, mut shutdown: watch::Receiver<bool>) {
 
 struct Item {
     rt: Arc<ResourceType>,
+    /// What a pass reads of the object ([`skeleton`]).
     obj: Value,
 }
 
@@ -105,19 +106,99 @@ fn rv(obj: &Value) -> Option<u64> {
     meta_str(obj, "resourceVersion").and_then(|s| s.parse().ok())
 }
 
+/// Every object, as much of it as a pass reads ([`skeleton`]): a pass over tens of thousands
+/// of objects every few seconds must not hold all of them in full.
 async fn everything(ctx: &Ctx) -> Result<Vec<Item>, StoreError> {
     let mut items = Vec::new();
     for rt in ctx.registry().storage_types() {
         let result = ctx
             .store()
-            .list(&ListOptions::new(rt.storage_resource.clone()))
+            .list_json(&ListOptions::new(rt.storage_resource.clone()))
             .await?;
-        items.extend(result.items.into_iter().map(|obj| Item {
-            rt: rt.clone(),
-            obj,
-        }));
+        for text in result.items {
+            let obj = skeleton(&rt, &text).map_err(|e| StoreError::Corrupt {
+                rv: 0,
+                message: e.to_string(),
+            })?;
+            items.push(Item {
+                rt: rt.clone(),
+                obj,
+            });
+        }
     }
     Ok(items)
+}
+
+/// The fields of an object a pass reads.
+#[derive(serde::Deserialize)]
+struct Skeleton {
+    metadata: SkeletonMeta,
+    series: Option<Value>,
+    #[serde(rename = "lastTimestamp")]
+    last_timestamp: Option<Value>,
+    #[serde(rename = "eventTime")]
+    event_time: Option<Value>,
+}
+
+/// The metadata fields a pass reads (not managedFields, labels or annotations, which are
+/// most of a small object's size).
+#[derive(serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SkeletonMeta {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    name: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    namespace: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    uid: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    resource_version: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    creation_timestamp: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    deletion_timestamp: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    finalizers: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    owner_references: Option<Value>,
+}
+
+/// The stored object `text` reduced to the metadata a pass reads and an event's times; namespaces and
+/// CRDs (few, and read further) in full. Writes start from the full object ([`full`]).
+fn skeleton(rt: &ResourceType, text: &str) -> serde_json::Result<Value> {
+    if matches!(rt.builtin, Some(Builtin::Namespace | Builtin::Crd)) {
+        return serde_json::from_str(text);
+    }
+    let parsed: Skeleton = serde_json::from_str(text)?;
+    let mut obj = serde_json::Map::new();
+    obj.insert("metadata".into(), serde_json::to_value(parsed.metadata)?);
+    for (name, value) in [
+        ("series", parsed.series),
+        ("lastTimestamp", parsed.last_timestamp),
+        ("eventTime", parsed.event_time),
+    ] {
+        if let Some(value) = value {
+            obj.insert(name.into(), value);
+        }
+    }
+    Ok(Value::Object(obj))
+}
+
+/// The full stored object of `item`; `None` when it is gone.
+async fn full(ctx: &Ctx, item: &Item) -> Result<Option<Value>, ApiError> {
+    match ctx.store().get(&item.key()).await {
+        Ok(obj) => Ok(Some(obj)),
+        Err(StoreError::NotFound { .. }) => Ok(None),
+        Err(e) => Err(internal(e)),
+    }
+}
+
+/// Deletes `item` (read in full first) unless it is gone already.
+async fn delete_item(ctx: &Arc<Ctx>, item: &Item, policy: DeletePolicy) -> Result<(), ApiError> {
+    let Some(obj) = full(ctx, item).await? else {
+        return Ok(());
+    };
+    ignore_api_races(delete_object(ctx, &item.rt, &item.key(), &obj, policy, false).await)
 }
 
 /// Writes `obj` back (compare-and-swap on its version), deleting it in the same
@@ -147,7 +228,8 @@ async fn write_back(
 }
 
 async fn remove_finalizer(ctx: &Ctx, item: &Item, name: &str) -> Result<(), StoreError> {
-    let mut new = item.obj.clone();
+    let old = ctx.store().get(&item.key()).await?;
+    let mut new = old.clone();
     let remaining: Vec<String> = finalizers(&new).into_iter().filter(|f| f != name).collect();
     if let Some(meta) = metadata::meta_mut(&mut new) {
         if remaining.is_empty() {
@@ -156,7 +238,7 @@ async fn remove_finalizer(ctx: &Ctx, item: &Item, name: &str) -> Result<(), Stor
             meta.insert("finalizers".into(), json!(remaining));
         }
     }
-    write_back(ctx, &item.rt, item.key(), &item.obj, new).await
+    write_back(ctx, &item.rt, item.key(), &old, new).await
 }
 
 fn ignore_races(r: Result<(), StoreError>) -> Result<(), StoreError> {
@@ -204,7 +286,7 @@ pub async fn pass(ctx: &Arc<Ctx>) -> Result<(), ApiError> {
             && !item.deleting()
             && owners.iter().all(|o| !uids.contains(o.as_str()))
         {
-            delete_in_background(ctx, item).await?;
+            delete_item(ctx, item, DeletePolicy::Background).await?;
             continue;
         }
         if !item.deleting() {
@@ -213,7 +295,10 @@ pub async fn pass(ctx: &Arc<Ctx>) -> Result<(), ApiError> {
         let deps = dependents.get(item.uid()).cloned().unwrap_or_default();
         if item.has_finalizer(ORPHAN) {
             for dep in &deps {
-                let mut new = dep.obj.clone();
+                let Some(old) = full(ctx, dep).await? else {
+                    continue;
+                };
+                let mut new = old.clone();
                 let uid = item.uid().to_string();
                 if let Some(refs) = new
                     .pointer_mut("/metadata/ownerReferences")
@@ -221,7 +306,7 @@ pub async fn pass(ctx: &Arc<Ctx>) -> Result<(), ApiError> {
                 {
                     refs.retain(|r| r.get("uid").and_then(Value::as_str) != Some(uid.as_str()));
                 }
-                ignore_races(write_back(ctx, &dep.rt, dep.key(), &dep.obj, new).await)
+                ignore_races(write_back(ctx, &dep.rt, dep.key(), &old, new).await)
                     .map_err(internal)?;
             }
             ignore_races(remove_finalizer(ctx, item, ORPHAN).await).map_err(internal)?;
@@ -232,17 +317,7 @@ pub async fn pass(ctx: &Arc<Ctx>) -> Result<(), ApiError> {
                 ignore_races(remove_finalizer(ctx, item, FOREGROUND).await).map_err(internal)?;
             } else {
                 for dep in deps.iter().filter(|d| !d.deleting()) {
-                    ignore_api_races(
-                        delete_object(
-                            ctx,
-                            &dep.rt,
-                            &dep.key(),
-                            &dep.obj,
-                            DeletePolicy::Foreground,
-                            false,
-                        )
-                        .await,
-                    )?;
+                    delete_item(ctx, dep, DeletePolicy::Foreground).await?;
                 }
             }
             continue;
@@ -295,25 +370,9 @@ async fn namespace(ctx: &Arc<Ctx>, ns: &Item, items: &[Item]) -> Result<(), ApiE
         return Ok(());
     }
     for item in contents.into_iter().filter(|i| !i.deleting()) {
-        delete_in_background(ctx, item).await?;
+        delete_item(ctx, item, DeletePolicy::Background).await?;
     }
     Ok(())
-}
-
-/// Deletes `item` with background propagation, as the API would; a race with another writer
-/// (already gone, changed meanwhile) is not an error.
-async fn delete_in_background(ctx: &Arc<Ctx>, item: &Item) -> Result<(), ApiError> {
-    ignore_api_races(
-        delete_object(
-            ctx,
-            &item.rt,
-            &item.key(),
-            &item.obj,
-            DeletePolicy::Background,
-            false,
-        )
-        .await,
-    )
 }
 
 async fn crd_cleanup(ctx: &Arc<Ctx>, crd: &Item) -> Result<(), ApiError> {
@@ -370,6 +429,36 @@ async fn crd_cleanup(ctx: &Arc<Ctx>, crd: &Item) -> Result<(), ApiError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_skeleton_keeps_what_a_pass_reads() {
+        let text = json!({
+            "apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "a", "namespace": "ns", "uid": "u1", "resourceVersion": "7",
+                         "creationTimestamp": "2026-01-01T10:00:00Z",
+                         "deletionTimestamp": "2026-01-01T11:00:00Z", "finalizers": ["f"],
+                         "ownerReferences": [{"uid": "u0", "name": "p"}],
+                         "managedFields": [{"manager": "m"}], "annotations": {"a": "b"}},
+            "data": {"big": "x"}, "lastTimestamp": "2026-01-01T10:30:00Z"
+        })
+        .to_string();
+        let registry = crate::apiserver::registry::Registry::build(&[]);
+        let rt = registry
+            .storage_types()
+            .into_iter()
+            .find(|t| t.plural == "configmaps")
+            .unwrap();
+        let obj = skeleton(&rt, &text).unwrap();
+        let item = Item { rt, obj };
+        assert_eq!(item.uid(), "u1");
+        assert_eq!(item.owners(), ["u0"]);
+        assert!(item.deleting() && item.has_finalizer("f"));
+        assert_eq!(rv(&item.obj), Some(7));
+        assert_eq!(item.key().name, "a");
+        assert!(item.obj.pointer("/metadata/managedFields").is_none());
+        assert!(item.obj.pointer("/data").is_none());
+        assert_eq!(item.obj["lastTimestamp"], "2026-01-01T10:30:00Z");
+    }
 
     #[test]
     fn events_expire_an_hour_after_they_were_last_seen() {

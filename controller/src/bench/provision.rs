@@ -211,7 +211,7 @@ impl fmt::Display for ProvisionBenchReport {
         )?;
         writeln!(
             f,
-            "  created with {} clients in {:.2} s ({:.0}/s)",
+            "  created through the API (POST over HTTPS) by {} kube clients in {:.2} s ({:.0}/s)",
             a.clients,
             self.create_time.as_secs_f64(),
             rate(a.subscriptions, self.create_time)

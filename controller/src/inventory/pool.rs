@@ -16,13 +16,14 @@ use kube::{Api, ResourceExt};
 
 use crate::provisioning::context::{Context, FIELD_MANAGER, now};
 use crate::provisioning::patch::status_patch;
-use crate::provisioning::stores::{Scope, in_namespace};
+use crate::provisioning::stores::Scope;
 use crate::provisioning::topology::pool_range;
 
 /// Controller name in metrics.
 pub const CONTROLLER: &str = "resourcepool";
 
-/// The next status of `pool` given every claim of its namespace.
+/// The next status of `pool` given the claims of its namespace (those of other pools are
+/// ignored).
 pub fn next_status(
     pool: &ResourcePool,
     claims: &[Arc<ResourceClaim>],
@@ -92,7 +93,7 @@ pub async fn reconcile(pool: Arc<ResourcePool>, ctx: Arc<Context>) -> Result<Act
 async fn update(pool: &ResourcePool, ctx: &Context) -> Result<Action, Error> {
     let ns = pool.namespace().unwrap_or_default();
     let api: Api<ResourcePool> = Api::namespaced(ctx.client.clone(), &ns);
-    let claims = in_namespace(&ctx.stores.claims, &ns);
+    let claims = ctx.stores.claims_of_pool(&ns, &pool.name_any());
     let old = pool.status.clone().unwrap_or_default();
     let new = next_status(pool, &claims, now());
     let (Ok(old_json), Ok(new_json)) = (serde_json::to_value(&old), serde_json::to_value(&new))

@@ -117,6 +117,7 @@ where
 {
     let stream = watcher(api, watcher::Config::default())
         .default_backoff()
+        .modify(strip_managed_fields)
         .reflect(writer);
     tokio::spawn(async move {
         futures::pin_mut!(stream);
@@ -207,6 +208,13 @@ where
     K: Resource<DynamicType = ()> + Clone + 'static,
 {
     store.get(&reflector::ObjectRef::new(name).within(ns))
+}
+
+/// Drops `metadata.managedFields` before an object is cached: no controller reads them, and
+/// they are the largest part of a small object's metadata (one entry per field manager, each
+/// with its field set).
+pub fn strip_managed_fields<K: Resource>(obj: &mut K) {
+    obj.meta_mut().managed_fields = None;
 }
 
 /// Index keys of a subscription: the devices it is attached to or configured on, each entry it

@@ -16,7 +16,7 @@ use kube::{Api, ResourceExt};
 use crate::metrics::ControllerLabel;
 use crate::provisioning::context::Context;
 use crate::provisioning::reasons::{self, Remedy};
-use crate::provisioning::stores::Scope;
+use crate::provisioning::stores::{Scope, strip_managed_fields};
 use crate::provisioning::transactor::{Committed, NetworkPlan, TransactError};
 
 use super::allocation::{Need, pinned_subnet, pinned_vlan, releasable};
@@ -398,6 +398,7 @@ pub async fn run(
     let (reader, writer) = reflector::store();
     let trigger = watcher(scope.api::<Subscription>(client.clone()), config.clone())
         .default_backoff()
+        .modify(strip_managed_fields)
         .reflect(writer)
         .applied_objects()
         .predicate_filter(triggers::reconcile_trigger, PredicateConfig::default());
