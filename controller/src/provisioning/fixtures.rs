@@ -14,6 +14,20 @@ use crate::provisioning::transactor::DeviceTarget;
 /// The namespace every fixture lives in.
 pub(crate) const NS: &str = "isp";
 
+/// The record of a candidate device `name` before anything was sent.
+pub(crate) fn mk_candidate_record(name: &str) -> crate::southbound::transaction::DeviceRecord {
+    use crate::southbound::transaction::{CommitMode, DeviceEdit, DeviceRecord};
+    DeviceRecord::new(DeviceEdit {
+        device: name.into(),
+        mode: CommitMode::Candidate {
+            validate: false,
+            lock_running: false,
+        },
+        edit: "<x/>".into(),
+        compensation: None,
+    })
+}
+
 /// The target of an ietf device `name` in [`NS`].
 pub(crate) fn mk_target(name: &str) -> DeviceTarget {
     DeviceTarget {

@@ -213,22 +213,15 @@ impl Entry {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::southbound::transaction::{CommitMode, Decision, DeviceEdit, DeviceRecord};
+    use crate::provisioning::fixtures::mk_candidate_record;
+    use crate::southbound::transaction::Decision;
 
     fn record() -> TransactionRecord {
         TransactionRecord {
             id: "ferrule-1".into(),
             confirm_timeout_secs: 120,
             decision: Decision::Commit,
-            devices: vec![DeviceRecord::new(DeviceEdit {
-                device: "olt1".into(),
-                mode: CommitMode::Candidate {
-                    validate: false,
-                    lock_running: false,
-                },
-                edit: "<x/>".into(),
-                compensation: None,
-            })],
+            devices: vec![mk_candidate_record("olt1")],
         }
     }
 

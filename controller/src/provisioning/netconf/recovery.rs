@@ -333,8 +333,9 @@ fn settled_decision(record: &TransactionRecord) -> Decision {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::provisioning::fixtures::mk_candidate_record;
     use crate::southbound::rpc_error::{ErrorInfo, ErrorType, RpcErrors};
-    use crate::southbound::transaction::{CommitMode, DeviceEdit, DeviceRecord, Outcome, Step};
+    use crate::southbound::transaction::{DeviceRecord, Outcome, Step};
 
     fn rejected(tag: ErrorTag) -> ClientError {
         ClientError::Rpc {
@@ -401,15 +402,7 @@ mod tests {
     }
 
     fn device(session_id: u32, steps: &[(Phase, Outcome)]) -> DeviceRecord {
-        let mut d = DeviceRecord::new(DeviceEdit {
-            device: "olt1".into(),
-            mode: CommitMode::Candidate {
-                validate: false,
-                lock_running: false,
-            },
-            edit: "<x/>".into(),
-            compensation: None,
-        });
+        let mut d = mk_candidate_record("olt1");
         d.session_id = session_id;
         d.steps = steps
             .iter()
