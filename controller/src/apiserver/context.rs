@@ -14,6 +14,7 @@ use serde_json::{Value, json};
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinHandle;
 
+use super::gc_owners::OwnerTracker;
 use super::managed::{Actor, Scope};
 use super::openapi::OpenApiDocs;
 use super::registry::{Builtin, Registry, ResourceType};
@@ -72,6 +73,7 @@ pub struct Ctx {
     snapshot: RwLock<Arc<Snapshot>>,
     store: Store,
     gc: Notify,
+    owners: OwnerTracker,
     bookmark_interval: Duration,
 }
 
@@ -93,6 +95,7 @@ impl Ctx {
             snapshot: RwLock::new(Arc::new(Snapshot::new(Registry::build(&[])))),
             store,
             gc: Notify::new(),
+            owners: OwnerTracker::default(),
             bookmark_interval: tuning.bookmark_interval,
         });
         ctx.refresh_crds()
@@ -165,23 +168,32 @@ impl Ctx {
     }
 
     /// What every successful create or update does afterwards: CRD changes rebuild the
-    /// registry, and an object being deleted (finalizers, foreground or orphan deletion, a
-    /// terminating namespace) wakes the garbage collector. Other writes cannot make anything
-    /// collectable, except a dependent written with owners that are already gone, which the
-    /// periodic sweep finds; a pass reads every object, so waking it on every write would
-    /// cost a full scan per write under load.
+    /// registry, the object's owners become known owners, and an object being deleted
+    /// (finalizers, foreground or orphan deletion, a terminating namespace) wakes the garbage
+    /// collector. Other writes cannot make anything collectable, except a dependent written
+    /// with owners that are already gone, which the periodic sweep finds; a pass reads every
+    /// object, so waking it on every write would cost a full scan per write under load.
     pub async fn after_write(&self, rt: &ResourceType, object: &Value) {
         self.refresh_if_crd(rt).await;
+        self.owners.written(object);
         if object.pointer("/metadata/deletionTimestamp").is_some() {
             self.gc.notify_one();
         }
     }
 
     /// What every successful deletion does afterwards: CRD changes rebuild the registry, and
-    /// the garbage collector looks for dependents left without owners.
-    pub async fn after_delete(&self, rt: &ResourceType) {
+    /// when `object` owned something the garbage collector looks for dependents left without
+    /// owners (deleting an object nothing names as owner cannot, see [`OwnerTracker`]).
+    pub async fn after_delete(&self, rt: &ResourceType, object: &Value) {
         self.refresh_if_crd(rt).await;
-        self.gc.notify_one();
+        if self.owners.deleted(object) {
+            self.gc.notify_one();
+        }
+    }
+
+    /// A full garbage-collector pass read these owner uids.
+    pub(super) fn owners_seen<'a>(&self, uids: impl IntoIterator<Item = &'a str>) {
+        self.owners.passed(uids);
     }
 
     async fn refresh_if_crd(&self, rt: &ResourceType) {

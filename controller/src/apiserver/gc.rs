@@ -6,7 +6,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use tokio::sync::watch;
@@ -23,8 +23,12 @@ use super::store::{ListOptions, ObjectKey, StoreError, WriteOp};
 const FOREGROUND: &str = "foregroundDeletion";
 const ORPHAN: &str = "orphan";
 
-/// How often a full sweep runs even without a trigger (after a restart, for example).
+/// How often a full sweep runs at least, even without a trigger (after a restart, for
+/// example, or for a dependent written with owners already gone).
 const SWEEP: Duration = Duration::from_secs(10);
+/// Sweeps are spaced at least this many times the last pass's duration apart, so that the
+/// periodic sweep costs at most about 1/20 of a core however many objects are stored.
+const SWEEP_SPACING: u32 = 20;
 /// How long an event is kept after it was last seen.
 pub const EVENT_TTL: chrono::Duration = chrono::Duration::hours(1);
 
@@ -34,16 +38,23 @@ const PAUSE: Duration = Duration::from_millis(100);
 /// Runs passes until `shutdown` fires: one at start, then on every trigger and sweep.
 pub async fn run(ctx: Arc<Ctx>, mut shutdown: watch::Receiver<bool>) {
     loop {
+        let started = Instant::now();
         if let Err(e) = pass(&ctx).await {
             tracing::warn!(error = %e, "garbage collection pass failed");
         }
+        let sweep = sweep_after(started.elapsed());
         tokio::select! {
             _ = ctx.gc_triggered() => {}
-            _ = tokio::time::sleep(SWEEP) => {}
+            _ = tokio::time::sleep(sweep) => {}
             _ = shutdown.changed() => return,
         }
         tokio::time::sleep(PAUSE).await;
     }
+}
+
+/// How long until the next periodic sweep after a pass that took `took`.
+fn sweep_after(took: Duration) -> Duration {
+    SWEEP.max(took.saturating_mul(SWEEP_SPACING))
 }
 
 struct Item {
@@ -79,15 +90,9 @@ impl Item {
 }
 
 fn owner_uids(obj: &Value) -> Vec<String> {
-    obj.pointer("/metadata/ownerReferences")
-        .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(|r| r.get("uid").and_then(Value::as_str))
-                .map(str::to_string)
-                .collect()
-        })
-        .unwrap_or_default()
+    super::gc_owners::owner_uids(obj)
+        .map(str::to_string)
+        .collect()
 }
 
 fn finalizers(obj: &Value) -> Vec<String> {
@@ -262,6 +267,11 @@ pub async fn pass(ctx: &Arc<Ctx>) -> Result<(), ApiError> {
         .await
         .map_err(|e| ApiError::internal(e.to_string()))?;
     let uids: HashSet<&str> = items.iter().map(Item::uid).collect();
+    ctx.owners_seen(
+        items
+            .iter()
+            .flat_map(|item| super::gc_owners::owner_uids(&item.obj)),
+    );
     let mut dependents: HashMap<&str, Vec<&Item>> = HashMap::new();
     for item in &items {
         for owner in item.owners() {
@@ -362,7 +372,7 @@ async fn namespace(ctx: &Arc<Ctx>, ns: &Item, items: &[Item]) -> Result<(), ApiE
     if contents.is_empty() {
         if finalizers(&ns.obj).is_empty() {
             match ctx.store().delete(ns.key(), rv(&ns.obj)).await {
-                Ok(_) => ctx.after_delete(&ns.rt).await,
+                Ok(_) => ctx.after_delete(&ns.rt, &ns.obj).await,
                 Err(StoreError::Conflict { .. } | StoreError::NotFound { .. }) => {}
                 Err(e) => return Err(internal(e)),
             }
@@ -458,6 +468,12 @@ mod tests {
         assert!(item.obj.pointer("/metadata/managedFields").is_none());
         assert!(item.obj.pointer("/data").is_none());
         assert_eq!(item.obj["lastTimestamp"], "2026-01-01T10:30:00Z");
+    }
+
+    #[test]
+    fn sweeps_are_spaced_by_the_cost_of_a_pass() {
+        assert_eq!(sweep_after(Duration::from_millis(50)), SWEEP);
+        assert_eq!(sweep_after(Duration::from_secs(2)), Duration::from_secs(40));
     }
 
     #[test]

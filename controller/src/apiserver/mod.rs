@@ -26,6 +26,7 @@ pub mod field_selector;
 pub mod fieldset;
 mod fsutil;
 mod gc;
+mod gc_owners;
 pub mod health;
 pub mod jsonpath;
 pub mod kubeconfig;

@@ -141,7 +141,7 @@ pub async fn delete_object(
             .await
             .map_err(|e| store_error(rt, &key.name, e))?;
         let object = (*w.object).clone();
-        ctx.after_delete(rt).await;
+        ctx.after_delete(rt, &object).await;
         return Ok(object);
     }
     if already && unique == finalizers(old) {
