@@ -13,15 +13,14 @@ use ferrule_crds::{Alarm, AlarmStatus, Device, Subscription};
 use futures::StreamExt;
 use kube::api::{ListParams, ObjectMeta, Patch, PatchParams, PostParams};
 use kube::runtime::controller::{Action, Controller};
-use kube::runtime::watcher;
 use kube::{Api, Resource, ResourceExt};
 use serde::Serialize;
 
 use crate::metrics::PhaseLabel;
+use crate::provisioning::changes::Changes;
 use crate::provisioning::context::{Context, FIELD_MANAGER, now};
 use crate::provisioning::netconf::plan::ProfileSchema;
 use crate::provisioning::patch::status_patch;
-use crate::provisioning::stores::Scope;
 use crate::provisioning::transactor::{DevicePlan, DeviceTarget, NetworkPlan};
 use crate::southbound::tree::{ConfigTree, ParseMode};
 use crate::southbound::xml::XmlLimits;
@@ -392,22 +391,19 @@ fn to_json<T: Serialize>(value: &T) -> serde_json::Result<serde_json::Value> {
 /// Runs the Device controller until `shutdown` resolves.
 pub async fn run(
     ctx: Arc<DeviceContext>,
-    scope: Scope,
+    changes: Changes<Device>,
     shutdown: impl Future<Output = ()> + Send + Sync + 'static,
 ) {
     let gauge = spawn_session_gauge(ctx.clone());
-    Controller::new(
-        scope.api::<Device>(ctx.base.client.clone()),
-        watcher::Config::default(),
-    )
-    .graceful_shutdown_on(shutdown)
-    .run(reconcile, error_policy, ctx)
-    .for_each(|result| async move {
-        if let Err(err) = result {
-            tracing::debug!(error = %err, "device reconcile");
-        }
-    })
-    .await;
+    Controller::for_shared_stream(changes.stream(), ctx.base.stores.devices.clone())
+        .graceful_shutdown_on(shutdown)
+        .run(reconcile, error_policy, ctx)
+        .for_each(|result| async move {
+            if let Err(err) = result {
+                tracing::debug!(error = %err, "device reconcile");
+            }
+        })
+        .await;
     gauge.abort();
 }
 

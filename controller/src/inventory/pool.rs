@@ -11,12 +11,11 @@ use ferrule_crds::{Condition, ConditionStatus, ResourceClaim, ResourcePool, Time
 use futures::StreamExt;
 use kube::api::{Patch, PatchParams};
 use kube::runtime::controller::{Action, Controller};
-use kube::runtime::watcher;
 use kube::{Api, ResourceExt};
 
+use crate::provisioning::changes::Changes;
 use crate::provisioning::context::{Context, FIELD_MANAGER, now};
 use crate::provisioning::patch::status_patch;
-use crate::provisioning::stores::Scope;
 use crate::provisioning::topology::pool_range;
 
 /// Controller name in metrics.
@@ -131,7 +130,7 @@ pub const RECOUNT: Duration = Duration::from_secs(2);
 /// at once, claim changes on the next recount.
 pub async fn run(
     ctx: Arc<Context>,
-    scope: Scope,
+    changes: Changes<ResourcePool>,
     shutdown: impl Future<Output = ()> + Send + Sync + 'static,
 ) {
     let recount = {
@@ -147,19 +146,15 @@ pub async fn run(
             }
         })
     };
-    let client = ctx.client.clone();
-    Controller::new(
-        scope.api::<ResourcePool>(client),
-        watcher::Config::default(),
-    )
-    .graceful_shutdown_on(shutdown)
-    .run(reconcile, error_policy, ctx)
-    .for_each(|result| async move {
-        if let Err(err) = result {
-            tracing::debug!(error = %err, "pool reconcile");
-        }
-    })
-    .await;
+    Controller::for_shared_stream(changes.stream(), ctx.stores.pools.clone())
+        .graceful_shutdown_on(shutdown)
+        .run(reconcile, error_policy, ctx)
+        .for_each(|result| async move {
+            if let Err(err) = result {
+                tracing::debug!(error = %err, "pool reconcile");
+            }
+        })
+        .await;
     recount.abort();
 }
 

@@ -5,6 +5,7 @@
 //! files, unit-tested without a server.
 
 pub mod allocate;
+pub mod changes;
 pub mod context;
 pub mod index;
 pub mod netconf;

@@ -140,7 +140,7 @@ pub async fn start(
         agent,
         recovery,
     } = edge;
-    let (stores, reflectors) = Stores::spawn(&client, &options.scope);
+    let (stores, streams, reflectors) = Stores::spawn(&client, &options.scope);
     let ready = tokio::time::timeout(options.ready_timeout, stores.wait_ready()).await;
     if !matches!(ready, Ok(Ok(()))) {
         for task in reflectors {
@@ -197,14 +197,19 @@ pub async fn start(
     });
     let scope = options.scope;
     let mut controllers = vec![
-        tokio::spawn(subscription::controller::run(
-            subscriptions,
-            scope.clone(),
+        tokio::spawn(order::controller::run(
+            orders,
+            streams.orders.split(),
+            streams.subscriptions.split(),
             stopped(),
         )),
-        tokio::spawn(order::controller::run(orders, scope.clone(), stopped())),
-        tokio::spawn(device::run(devices, scope.clone(), stopped())),
-        tokio::spawn(pool::run(pools, scope.clone(), stopped())),
+        tokio::spawn(device::run(devices, streams.devices.split(), stopped())),
+        tokio::spawn(pool::run(pools, streams.pools.split(), stopped())),
+        tokio::spawn(subscription::controller::run(
+            subscriptions,
+            streams,
+            stopped(),
+        )),
     ];
     if let Some(recovery) = recovery {
         controllers.push(tokio::spawn(recover_periodically(

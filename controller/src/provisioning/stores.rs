@@ -23,6 +23,7 @@ use kube::{Api, Client, Resource};
 use serde::de::DeserializeOwned;
 use tokio::task::JoinHandle;
 
+use super::changes::{Changes, Fanout};
 use super::index::{Index, KeyFn, key};
 
 /// Which namespaces the controllers serve.
@@ -86,30 +87,63 @@ impl fmt::Debug for Stores {
     }
 }
 
-fn spawn_reflector<K>(api: Api<K>) -> (Store<K>, JoinHandle<()>)
-where
-    K: Resource<DynamicType = ()> + Clone + DeserializeOwned + fmt::Debug + Send + Sync + 'static,
-{
-    let (reader, writer) = reflector::store();
-    (reader, spawn_watch(api, writer, |_| {}))
+/// The change streams of the shared caches, for the controllers' triggers: each kind is watched
+/// and decoded once, whatever number of controllers react to it ([`Fanout`]).
+pub struct Streams {
+    /// Subscriptions.
+    pub subscriptions: Changes<Subscription>,
+    /// Devices.
+    pub devices: Changes<Device>,
+    /// Products.
+    pub products: Changes<Product>,
+    /// Customers.
+    pub customers: Changes<Customer>,
+    /// Resource pools.
+    pub pools: Changes<ResourcePool>,
+    /// Resource claims.
+    pub claims: Changes<ResourceClaim>,
+    /// Service orders.
+    pub orders: Changes<ServiceOrder>,
 }
 
-/// A cache and an index under `keys`, fed by the same watch.
-fn spawn_indexed<K>(api: Api<K>, keys: KeyFn<K>) -> (Store<K>, Index<K>, JoinHandle<()>)
+impl fmt::Debug for Streams {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Streams").finish_non_exhaustive()
+    }
+}
+
+type Shared<K> = (Store<K>, Changes<K>, JoinHandle<()>);
+
+fn spawn_shared<K>(api: Api<K>) -> Shared<K>
 where
     K: Resource<DynamicType = ()> + Clone + DeserializeOwned + fmt::Debug + Send + Sync + 'static,
 {
     let (reader, writer) = reflector::store();
+    let fanout = Fanout::new(reader.clone());
+    let changes = fanout.subscribe();
+    (reader, changes, spawn_watch(api, writer, fanout, |_| {}))
+}
+
+/// A shared cache and an index under `keys`, fed by the same watch.
+fn spawn_indexed<K>(api: Api<K>, keys: KeyFn<K>) -> (Shared<K>, Index<K>)
+where
+    K: Resource<DynamicType = ()> + Clone + DeserializeOwned + fmt::Debug + Send + Sync + 'static,
+{
+    let (reader, writer) = reflector::store();
+    let fanout = Fanout::new(reader.clone());
+    let changes = fanout.subscribe();
     let index = Index::new(reader.clone(), keys);
     let feed = index.clone();
-    let task = spawn_watch(api, writer, move |event| feed.apply(event));
-    (reader, index, task)
+    let task = spawn_watch(api, writer, fanout, move |event| feed.apply(event));
+    ((reader, changes, task), index)
 }
 
-/// Watches `api` into `writer`; `then` sees every event after the cache applied it.
+/// Watches `api` into `writer`; `then` sees every event after the cache applied it, and
+/// `fanout` passes the change on to the controllers.
 fn spawn_watch<K>(
     api: Api<K>,
     writer: reflector::store::Writer<K>,
+    fanout: Fanout<K>,
     then: impl Fn(&watcher::Event<K>) + Send + 'static,
 ) -> JoinHandle<()>
 where
@@ -123,7 +157,10 @@ where
         futures::pin_mut!(stream);
         while let Some(event) = stream.next().await {
             match event {
-                Ok(event) => then(&event),
+                Ok(event) => {
+                    then(&event);
+                    fanout.publish(&event);
+                }
                 Err(err) => {
                     tracing::warn!(error = %err, kind = %K::kind(&()), "watch failed; retrying");
                 }
@@ -133,16 +170,18 @@ where
 }
 
 impl Stores {
-    /// Starts one watch per kind; the tasks run until aborted.
-    pub fn spawn(client: &Client, scope: &Scope) -> (Self, Vec<JoinHandle<()>>) {
-        let (customers, a) = spawn_reflector(scope.api(client.clone()));
-        let (products, b) = spawn_reflector(scope.api(client.clone()));
-        let (devices, c) = spawn_reflector(scope.api(client.clone()));
-        let (pools, d) = spawn_reflector(scope.api(client.clone()));
-        let (claims, claims_by_pool, e) = spawn_indexed(scope.api(client.clone()), claim_keys);
-        let (subscriptions, subscriptions_by, f) =
+    /// Starts one watch per kind; the tasks run until aborted. The streams must go to the
+    /// controllers (or be dropped).
+    pub fn spawn(client: &Client, scope: &Scope) -> (Self, Streams, Vec<JoinHandle<()>>) {
+        let (customers, customer_changes, a) = spawn_shared(scope.api(client.clone()));
+        let (products, product_changes, b) = spawn_shared(scope.api(client.clone()));
+        let (devices, device_changes, c) = spawn_shared(scope.api(client.clone()));
+        let (pools, pool_changes, d) = spawn_shared(scope.api(client.clone()));
+        let ((claims, claim_changes, e), claims_by_pool) =
+            spawn_indexed(scope.api(client.clone()), claim_keys);
+        let ((subscriptions, subscription_changes, f), subscriptions_by) =
             spawn_indexed(scope.api(client.clone()), subscription_keys);
-        let (orders, g) = spawn_reflector(scope.api(client.clone()));
+        let (orders, order_changes, g) = spawn_shared(scope.api(client.clone()));
         let stores = Self {
             customers,
             products,
@@ -154,7 +193,16 @@ impl Stores {
             subscriptions_by,
             claims_by_pool,
         };
-        (stores, vec![a, b, c, d, e, f, g])
+        let streams = Streams {
+            subscriptions: subscription_changes,
+            devices: device_changes,
+            products: product_changes,
+            customers: customer_changes,
+            pools: pool_changes,
+            claims: claim_changes,
+            orders: order_changes,
+        };
+        (stores, streams, vec![a, b, c, d, e, f, g])
     }
 
     /// Subscriptions of namespace `ns` attached to `device` or configured on it.

@@ -14,12 +14,12 @@ use futures::StreamExt;
 use kube::api::{DeleteParams, ObjectMeta, Patch, PatchParams, PostParams};
 use kube::runtime::controller::{Action, Controller};
 use kube::runtime::reflector::ObjectRef;
-use kube::runtime::watcher;
+
+use crate::provisioning::changes::Changes;
 use kube::{Api, Resource, ResourceExt};
 
 use crate::provisioning::context::{Context, FIELD_MANAGER, now};
 use crate::provisioning::patch::status_patch;
-use crate::provisioning::stores::Scope;
 
 use super::graph::Graph;
 use super::progress::{is_final, item_state, order_state};
@@ -319,18 +319,15 @@ pub fn orders_for(
 /// Runs the ServiceOrder controller until `shutdown` resolves.
 pub async fn run(
     ctx: Arc<Context>,
-    scope: Scope,
+    orders: Changes<ServiceOrder>,
+    subscriptions: Changes<Subscription>,
     shutdown: impl Future<Output = ()> + Send + Sync + 'static,
 ) {
-    let client = ctx.client.clone();
-    let config = watcher::Config::default();
-    let orders = ctx.stores.orders.clone();
-    Controller::new(scope.api::<ServiceOrder>(client.clone()), config.clone())
-        .watches(
-            scope.api::<Subscription>(client),
-            config,
-            move |sub: Subscription| orders_for(&sub, &orders.state()),
-        )
+    let cached = ctx.stores.orders.clone();
+    Controller::for_shared_stream(orders.stream(), cached.clone())
+        .watches_shared_stream(subscriptions.stream(), move |sub: Arc<Subscription>| {
+            orders_for(&sub, &cached.state())
+        })
         .graceful_shutdown_on(shutdown)
         .run(reconcile, error_policy, ctx)
         .for_each(|result| async move {

@@ -10,13 +10,13 @@ use ferrule_crds::oss::resource_pool::PoolType;
 use ferrule_crds::{Customer, Device, Product, ResourceClaim, ResourcePool, Subscription};
 use futures::StreamExt;
 use kube::runtime::controller::{Action, Controller};
-use kube::runtime::{PredicateConfig, WatchStreamExt, finalizer, reflector, watcher};
+use kube::runtime::finalizer;
 use kube::{Api, ResourceExt};
 
 use crate::metrics::ControllerLabel;
 use crate::provisioning::context::Context;
 use crate::provisioning::reasons::{self, Remedy};
-use crate::provisioning::stores::{Scope, strip_managed_fields};
+use crate::provisioning::stores::Streams;
 use crate::provisioning::transactor::{Committed, NetworkPlan, TransactError};
 
 use super::allocation::{Need, pinned_subnet, pinned_vlan, releasable};
@@ -365,20 +365,30 @@ fn record_device_transactions(ctx: &Context, plan: &NetworkPlan, committed: &Com
 
 // === run ===
 
-/// Runs the Subscription controller until `shutdown` resolves.
+/// Runs the Subscription controller until `shutdown` resolves, triggered by the shared
+/// caches' change streams.
 pub async fn run(
     ctx: Arc<Context>,
-    scope: Scope,
+    streams: Streams,
     shutdown: impl Future<Output = ()> + Send + Sync + 'static,
 ) {
-    let client = ctx.client.clone();
-    let config = watcher::Config::default();
+    let Streams {
+        subscriptions,
+        devices: device_changes,
+        products,
+        customers,
+        pools,
+        claims,
+        orders,
+    } = streams;
+    // Not a trigger here.
+    drop(orders);
     let stores = ctx.stores.clone();
     let (subs, devices) = (stores.subscriptions.clone(), stores.devices.clone());
     let prints = triggers::Fingerprints::default();
     let device_trigger = {
         let (subs, devices) = (subs.clone(), devices.clone());
-        move |device: Device| {
+        move |device: Arc<Device>| {
             let (key, print) = triggers::device_fingerprint(&device);
             if !prints.changed(key, print) {
                 return Vec::new();
@@ -394,74 +404,44 @@ pub async fn run(
         triggers::Fingerprints::default(),
         triggers::Fingerprints::default(),
     );
-    // The controller's own cache and trigger stream, so that its own writes can be filtered.
-    let (reader, writer) = reflector::store();
-    let trigger = watcher(scope.api::<Subscription>(client.clone()), config.clone())
-        .default_backoff()
-        .modify(strip_managed_fields)
-        .reflect(writer)
-        .applied_objects()
-        .predicate_filter(triggers::reconcile_trigger, PredicateConfig::default());
-    Controller::for_stream(trigger, reader)
-        .watches(
-            scope.api::<Device>(client.clone()),
-            config.clone(),
-            device_trigger,
-        )
-        .watches(
-            scope.api::<Product>(client.clone()),
-            config.clone(),
-            move |p: Product| {
-                let (key, print) = triggers::fingerprint(&p, "");
-                if !p1.changed(key, print) {
-                    return Vec::new();
-                }
-                triggers::for_product(&p, &s1.state())
-            },
-        )
-        .watches(
-            scope.api::<Customer>(client.clone()),
-            config.clone(),
-            move |c: Customer| {
-                let (key, print) = triggers::customer_fingerprint(&c);
-                if !p2.changed(key, print) {
-                    return Vec::new();
-                }
-                triggers::for_customer(&c, &s2.state())
-            },
-        )
-        .watches(
-            scope.api::<ResourcePool>(client.clone()),
-            config.clone(),
-            move |p: ResourcePool| {
-                // Status (allocated/free) changes with every claim; only the spec matters.
-                let (key, print) = triggers::fingerprint(&p, "");
-                if !p3.changed(key, print) {
-                    return Vec::new();
-                }
-                triggers::for_pool(&p, &s3.state())
-            },
-        )
-        .watches(
-            scope.api::<ResourceClaim>(client.clone()),
-            config.clone(),
-            move |c: ResourceClaim| {
-                // Only subscriptions waiting for a value can be helped by a claim's change.
-                let ns = c.metadata.namespace.as_deref().unwrap_or_default();
-                let mut waiting = s4.subscriptions_waiting(ns, reasons::POOL_EXHAUSTED);
-                waiting.extend(s4.subscriptions_waiting(ns, reasons::PINNED_VALUE_TAKEN));
-                triggers::for_claim(&c, &waiting)
-            },
-        )
-        .watches(
-            scope.api::<Subscription>(client),
-            config,
-            move |s: Subscription| {
-                let ns = s.metadata.namespace.as_deref().unwrap_or_default();
-                let on_device = s5.subscriptions_on(ns, &s.spec.access.device);
-                triggers::for_port_holder(&s, &on_device)
-            },
-        )
+    let port_holders = subscriptions.split().stream();
+    let trigger = triggers::changes_only(subscriptions.stream(), subs.clone());
+    Controller::for_shared_stream(trigger, subs.clone())
+        .watches_shared_stream(device_changes.stream(), device_trigger)
+        .watches_shared_stream(products.stream(), move |p: Arc<Product>| {
+            let (key, print) = triggers::fingerprint(p.as_ref(), "");
+            if !p1.changed(key, print) {
+                return Vec::new();
+            }
+            triggers::for_product(&p, &s1.state())
+        })
+        .watches_shared_stream(customers.stream(), move |c: Arc<Customer>| {
+            let (key, print) = triggers::customer_fingerprint(&c);
+            if !p2.changed(key, print) {
+                return Vec::new();
+            }
+            triggers::for_customer(&c, &s2.state())
+        })
+        .watches_shared_stream(pools.stream(), move |p: Arc<ResourcePool>| {
+            // Status (allocated/free) changes with every claim; only the spec matters.
+            let (key, print) = triggers::fingerprint(p.as_ref(), "");
+            if !p3.changed(key, print) {
+                return Vec::new();
+            }
+            triggers::for_pool(&p, &s3.state())
+        })
+        .watches_shared_stream(claims.stream(), move |c: Arc<ResourceClaim>| {
+            // Only subscriptions waiting for a value can be helped by a claim's change.
+            let ns = c.metadata.namespace.as_deref().unwrap_or_default();
+            let mut waiting = s4.subscriptions_waiting(ns, reasons::POOL_EXHAUSTED);
+            waiting.extend(s4.subscriptions_waiting(ns, reasons::PINNED_VALUE_TAKEN));
+            triggers::for_claim(&c, &waiting)
+        })
+        .watches_shared_stream(port_holders, move |s: Arc<Subscription>| {
+            let ns = s.metadata.namespace.as_deref().unwrap_or_default();
+            let on_device = s5.subscriptions_on(ns, &s.spec.access.device);
+            triggers::for_port_holder(&s, &on_device)
+        })
         .graceful_shutdown_on(shutdown)
         .run(reconcile, error_policy, ctx)
         .for_each(|result| async move {

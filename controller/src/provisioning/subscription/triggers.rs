@@ -9,8 +9,9 @@ use std::sync::{Arc, Mutex};
 use ferrule_crds::condition::{find_condition, types};
 use ferrule_crds::oss::device::DeviceRole;
 use ferrule_crds::{Customer, Device, Product, ResourceClaim, ResourcePool, Subscription};
+use futures::{Stream, StreamExt, future};
 use kube::ResourceExt;
-use kube::runtime::reflector::ObjectRef;
+use kube::runtime::reflector::{ObjectRef, Store};
 
 use crate::provisioning::reasons;
 
@@ -84,6 +85,27 @@ pub fn reconcile_trigger(sub: &Subscription) -> Option<u64> {
         .and_then(|a| a.get(DRY_RUN_ANNOTATION))
         .hash(&mut hasher);
     Some(hasher.finish())
+}
+
+/// Passes a subscription on only when its [`reconcile_trigger`] differs from the last one
+/// passed for it (a shared change stream carries every change, the controller's own status
+/// writes included). What it remembers of subscriptions that left `store` is dropped once it
+/// holds twice as many entries as the store.
+pub fn changes_only(
+    changes: impl Stream<Item = Arc<Subscription>>,
+    store: Store<Subscription>,
+) -> impl Stream<Item = Arc<Subscription>> {
+    let mut seen: HashMap<ObjectRef<Subscription>, u64> = HashMap::new();
+    changes.filter(move |sub| {
+        let pass = match reconcile_trigger(sub) {
+            Some(hash) => seen.insert(ObjectRef::from_obj(sub.as_ref()), hash) != Some(hash),
+            None => true,
+        };
+        if seen.len() > 2 * store.len() + 1024 {
+            seen.retain(|key, _| store.get(key).is_some());
+        }
+        future::ready(pass)
+    })
 }
 
 /// Subscriptions of a product.
