@@ -111,24 +111,33 @@ fn rv(obj: &Value) -> Option<u64> {
     meta_str(obj, "resourceVersion").and_then(|s| s.parse().ok())
 }
 
+/// Objects read per page by a pass: only one page of stored text is held at a time.
+const PAGE: usize = 500;
+
 /// Every object, as much of it as a pass reads ([`skeleton`]): a pass over tens of thousands
-/// of objects every few seconds must not hold all of them in full.
+/// of objects every few seconds must not hold all of them in full, nor all their stored text
+/// at once (the listing goes page by page).
 async fn everything(ctx: &Ctx) -> Result<Vec<Item>, StoreError> {
     let mut items = Vec::new();
     for rt in ctx.registry().storage_types() {
-        let result = ctx
-            .store()
-            .list_json(&ListOptions::new(rt.storage_resource.clone()))
-            .await?;
-        for text in result.items {
-            let obj = skeleton(&rt, &text).map_err(|e| StoreError::Corrupt {
-                rv: 0,
-                message: e.to_string(),
-            })?;
-            items.push(Item {
-                rt: rt.clone(),
-                obj,
-            });
+        let mut options = ListOptions::new(rt.storage_resource.clone());
+        options.limit = Some(PAGE);
+        loop {
+            let page = ctx.store().list_json(&options).await?;
+            for text in page.items {
+                let obj = skeleton(&rt, &text).map_err(|e| StoreError::Corrupt {
+                    rv: 0,
+                    message: e.to_string(),
+                })?;
+                items.push(Item {
+                    rt: rt.clone(),
+                    obj,
+                });
+            }
+            match page.continue_token {
+                Some(token) => options.continue_token = Some(token),
+                None => break,
+            }
         }
     }
     Ok(items)

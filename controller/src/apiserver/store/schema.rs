@@ -68,12 +68,20 @@ pub(super) struct Meta {
     pub horizon: u64,
 }
 
-fn base_options(config: &StoreConfig) -> SqliteConnectOptions {
+/// Page cache of the writer connection, in KiB: it keeps the index and log pages that every
+/// write touches.
+const WRITER_CACHE_KIB: u32 = 8 * 1024;
+/// Page cache of each read connection, in KiB. Reads of pages outside it come from the
+/// operating system's file cache (which is not the process's memory); five connections of
+/// 16 MiB each were a tenth of the resident memory at 10,000 subscriptions.
+const READER_CACHE_KIB: u32 = 2 * 1024;
+
+fn base_options(config: &StoreConfig, cache_kib: u32) -> SqliteConnectOptions {
     SqliteConnectOptions::new()
         .filename(&config.path)
         .busy_timeout(Duration::from_secs(10))
         .foreign_keys(false)
-        .pragma("cache_size", "-16384")
+        .pragma("cache_size", format!("-{cache_kib}"))
         .pragma("temp_store", "memory")
 }
 
@@ -85,7 +93,7 @@ pub(super) async fn open_writer(
         Durability::Full => SqliteSynchronous::Full,
         Durability::Normal => SqliteSynchronous::Normal,
     };
-    let mut conn = base_options(config)
+    let mut conn = base_options(config, WRITER_CACHE_KIB)
         .create_if_missing(true)
         .journal_mode(SqliteJournalMode::Wal)
         .synchronous(synchronous)
@@ -123,7 +131,7 @@ pub(super) async fn open_writer(
 
 /// Opens the pool of read connections. They are `query_only`: only the writer writes.
 pub(super) async fn open_readers(config: &StoreConfig) -> Result<SqlitePool, StoreError> {
-    let options = base_options(config).pragma("query_only", "ON");
+    let options = base_options(config, READER_CACHE_KIB).pragma("query_only", "ON");
     let pool = SqlitePoolOptions::new()
         .max_connections(config.read_connections.max(1))
         .min_connections(1)
