@@ -57,42 +57,48 @@ fn sweep_after(took: Duration) -> Duration {
     SWEEP.max(took.saturating_mul(SWEEP_SPACING))
 }
 
+/// What a pass knows of one stored object: the metadata it reads, typed (a JSON map per
+/// object would cost kilobytes each at tens of thousands of objects); namespaces and CRDs,
+/// which are few and read further, in full.
 struct Item {
     rt: Arc<ResourceType>,
-    /// What a pass reads of the object ([`skeleton`]).
-    obj: Value,
+    name: String,
+    namespace: String,
+    uid: String,
+    rv: Option<u64>,
+    deleting: bool,
+    finalizers: Vec<String>,
+    owners: Vec<String>,
+    /// An event last seen more than [`EVENT_TTL`] before the pass read it.
+    expired: bool,
+    /// The whole object, for namespaces and CRDs.
+    full: Option<Value>,
 }
 
 impl Item {
     fn key(&self) -> ObjectKey {
         ObjectKey::new(
             self.rt.storage_resource.clone(),
-            meta_str(&self.obj, "namespace").unwrap_or(""),
-            meta_str(&self.obj, "name").unwrap_or(""),
+            &self.namespace,
+            &self.name,
         )
     }
 
     fn uid(&self) -> &str {
-        meta_str(&self.obj, "uid").unwrap_or("")
+        &self.uid
     }
 
     fn deleting(&self) -> bool {
-        self.obj.pointer("/metadata/deletionTimestamp").is_some()
+        self.deleting
     }
 
-    fn owners(&self) -> Vec<String> {
-        owner_uids(&self.obj)
+    fn owners(&self) -> &[String] {
+        &self.owners
     }
 
     fn has_finalizer(&self, f: &str) -> bool {
-        finalizers(&self.obj).iter().any(|x| x == f)
+        self.finalizers.iter().any(|x| x == f)
     }
-}
-
-fn owner_uids(obj: &Value) -> Vec<String> {
-    super::gc_owners::owner_uids(obj)
-        .map(str::to_string)
-        .collect()
 }
 
 fn finalizers(obj: &Value) -> Vec<String> {
@@ -117,7 +123,10 @@ const PAGE: usize = 500;
 /// Every object, as much of it as a pass reads ([`skeleton`]): a pass over tens of thousands
 /// of objects every few seconds must not hold all of them in full, nor all their stored text
 /// at once (the listing goes page by page).
-async fn everything(ctx: &Ctx) -> Result<Vec<Item>, StoreError> {
+async fn everything(
+    ctx: &Ctx,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Vec<Item>, StoreError> {
     let mut items = Vec::new();
     for rt in ctx.registry().storage_types() {
         let mut options = ListOptions::new(rt.storage_resource.clone());
@@ -125,14 +134,11 @@ async fn everything(ctx: &Ctx) -> Result<Vec<Item>, StoreError> {
         loop {
             let page = ctx.store().list_json(&options).await?;
             for text in page.items {
-                let obj = skeleton(&rt, &text).map_err(|e| StoreError::Corrupt {
+                let item = skeleton(&rt, &text, now).map_err(|e| StoreError::Corrupt {
                     rv: 0,
                     message: e.to_string(),
                 })?;
-                items.push(Item {
-                    rt: rt.clone(),
-                    obj,
-                });
+                items.push(item);
             }
             match page.continue_token {
                 Some(token) => options.continue_token = Some(token),
@@ -156,46 +162,65 @@ struct Skeleton {
 
 /// The metadata fields a pass reads (not managedFields, labels or annotations, which are
 /// most of a small object's size).
-#[derive(serde::Deserialize, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(serde::Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
 struct SkeletonMeta {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    name: Option<Value>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    namespace: Option<Value>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    uid: Option<Value>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    resource_version: Option<Value>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    name: String,
+    namespace: String,
+    uid: String,
+    resource_version: Option<String>,
     creation_timestamp: Option<Value>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     deletion_timestamp: Option<Value>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    finalizers: Option<Value>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    owner_references: Option<Value>,
+    finalizers: Vec<String>,
+    owner_references: Vec<OwnerUid>,
 }
 
-/// The stored object `text` reduced to the metadata a pass reads and an event's times; namespaces and
-/// CRDs (few, and read further) in full. Writes start from the full object ([`full`]).
-fn skeleton(rt: &ResourceType, text: &str) -> serde_json::Result<Value> {
-    if matches!(rt.builtin, Some(Builtin::Namespace | Builtin::Crd)) {
-        return serde_json::from_str(text);
-    }
+/// The part of an owner reference a pass reads.
+#[derive(serde::Deserialize)]
+struct OwnerUid {
+    uid: String,
+}
+
+/// The stored object `text` reduced to what a pass reads; namespaces and CRDs (few, and read
+/// further) in full. Writes start from the full object ([`full`]).
+fn skeleton(
+    rt: &Arc<ResourceType>,
+    text: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> serde_json::Result<Item> {
     let parsed: Skeleton = serde_json::from_str(text)?;
-    let mut obj = serde_json::Map::new();
-    obj.insert("metadata".into(), serde_json::to_value(parsed.metadata)?);
-    for (name, value) in [
-        ("series", parsed.series),
-        ("lastTimestamp", parsed.last_timestamp),
-        ("eventTime", parsed.event_time),
-    ] {
-        if let Some(value) = value {
-            obj.insert(name.into(), value);
+    let full = matches!(rt.builtin, Some(Builtin::Namespace | Builtin::Crd))
+        .then(|| serde_json::from_str(text))
+        .transpose()?;
+    let expired = rt.builtin == Some(Builtin::CoreEvent) && {
+        let mut times = serde_json::Map::new();
+        for (name, value) in [
+            ("series", parsed.series),
+            ("lastTimestamp", parsed.last_timestamp),
+            ("eventTime", parsed.event_time),
+        ] {
+            if let Some(value) = value {
+                times.insert(name.into(), value);
+            }
         }
-    }
-    Ok(Value::Object(obj))
+        if let Some(created) = parsed.metadata.creation_timestamp.clone() {
+            times.insert("metadata".into(), json!({ "creationTimestamp": created }));
+        }
+        event_expired(&Value::Object(times), now)
+    };
+    let meta = parsed.metadata;
+    Ok(Item {
+        rt: rt.clone(),
+        rv: meta.resource_version.and_then(|v| v.parse().ok()),
+        deleting: meta.deletion_timestamp.is_some_and(|t| !t.is_null()),
+        owners: meta.owner_references.into_iter().map(|o| o.uid).collect(),
+        name: meta.name,
+        namespace: meta.namespace,
+        uid: meta.uid,
+        finalizers: meta.finalizers,
+        expired,
+        full,
+    })
 }
 
 /// The full stored object of `item`; `None` when it is gone.
@@ -272,14 +297,15 @@ fn ignore_api_races(r: Result<Value, ApiError>) -> Result<(), ApiError> {
 
 /// One pass over every object.
 pub async fn pass(ctx: &Arc<Ctx>) -> Result<(), ApiError> {
-    let items = everything(ctx)
+    let now = chrono::Utc::now();
+    let items = everything(ctx, now)
         .await
         .map_err(|e| ApiError::internal(e.to_string()))?;
     let uids: HashSet<&str> = items.iter().map(Item::uid).collect();
     ctx.owners_seen(
         items
             .iter()
-            .flat_map(|item| super::gc_owners::owner_uids(&item.obj)),
+            .flat_map(|item| item.owners().iter().map(String::as_str)),
     );
     let mut dependents: HashMap<&str, Vec<&Item>> = HashMap::new();
     for item in &items {
@@ -290,10 +316,9 @@ pub async fn pass(ctx: &Arc<Ctx>) -> Result<(), ApiError> {
         }
     }
 
-    let now = chrono::Utc::now();
     for item in &items {
-        if item.rt.builtin == Some(Builtin::CoreEvent) && event_expired(&item.obj, now) {
-            match ctx.store().delete(item.key(), rv(&item.obj)).await {
+        if item.expired {
+            match ctx.store().delete(item.key(), item.rv).await {
                 Ok(_) | Err(StoreError::Conflict { .. } | StoreError::NotFound { .. }) => {}
                 Err(e) => return Err(internal(e)),
             }
@@ -373,15 +398,15 @@ fn internal(e: StoreError) -> ApiError {
 }
 
 async fn namespace(ctx: &Arc<Ctx>, ns: &Item, items: &[Item]) -> Result<(), ApiError> {
-    let name = meta_str(&ns.obj, "name").unwrap_or("");
+    let name = ns.name.as_str();
     let contents: Vec<&Item> = items
         .iter()
-        .filter(|i| i.rt.namespaced && meta_str(&i.obj, "namespace") == Some(name))
+        .filter(|i| i.rt.namespaced && i.namespace == name)
         .collect();
     if contents.is_empty() {
-        if finalizers(&ns.obj).is_empty() {
-            match ctx.store().delete(ns.key(), rv(&ns.obj)).await {
-                Ok(_) => ctx.after_delete(&ns.rt, &ns.obj).await,
+        if ns.finalizers.is_empty() {
+            match ctx.store().delete(ns.key(), ns.rv).await {
+                Ok(w) => ctx.after_delete(&ns.rt, &w.object).await,
                 Err(StoreError::Conflict { .. } | StoreError::NotFound { .. }) => {}
                 Err(e) => return Err(internal(e)),
             }
@@ -395,13 +420,14 @@ async fn namespace(ctx: &Arc<Ctx>, ns: &Item, items: &[Item]) -> Result<(), ApiE
 }
 
 async fn crd_cleanup(ctx: &Arc<Ctx>, crd: &Item) -> Result<(), ApiError> {
-    let group = crd
-        .obj
+    let Some(obj) = &crd.full else {
+        return Ok(());
+    };
+    let group = obj
         .pointer("/spec/group")
         .and_then(Value::as_str)
         .unwrap_or("");
-    let plural = crd
-        .obj
+    let plural = obj
         .pointer("/spec/names/plural")
         .and_then(Value::as_str)
         .unwrap_or("");
@@ -426,20 +452,13 @@ async fn crd_cleanup(ctx: &Arc<Ctx>, crd: &Item) -> Result<(), ApiError> {
         if obj.pointer("/metadata/deletionTimestamp").is_some() {
             continue;
         }
-        let item = Item {
-            rt: rt.clone(),
-            obj,
-        };
+        let key = ObjectKey::new(
+            rt.storage_resource.clone(),
+            meta_str(&obj, "namespace").unwrap_or(""),
+            meta_str(&obj, "name").unwrap_or(""),
+        );
         ignore_api_races(
-            delete_object(
-                ctx,
-                &rt,
-                &item.key(),
-                &item.obj,
-                DeletePolicy::Background,
-                false,
-            )
-            .await,
+            delete_object(ctx, &rt, &key, &obj, DeletePolicy::Background, false).await,
         )?;
     }
     Ok(())
@@ -467,16 +486,37 @@ mod tests {
             .into_iter()
             .find(|t| t.plural == "configmaps")
             .unwrap();
-        let obj = skeleton(&rt, &text).unwrap();
-        let item = Item { rt, obj };
+        let now = chrono::DateTime::parse_from_rfc3339("2026-01-01T12:00:00Z")
+            .unwrap()
+            .with_timezone(&chrono::Utc);
+        let item = skeleton(&rt, &text, now).unwrap();
         assert_eq!(item.uid(), "u1");
         assert_eq!(item.owners(), ["u0"]);
         assert!(item.deleting() && item.has_finalizer("f"));
-        assert_eq!(rv(&item.obj), Some(7));
+        assert_eq!(item.rv, Some(7));
         assert_eq!(item.key().name, "a");
-        assert!(item.obj.pointer("/metadata/managedFields").is_none());
-        assert!(item.obj.pointer("/data").is_none());
-        assert_eq!(item.obj["lastTimestamp"], "2026-01-01T10:30:00Z");
+        assert_eq!(item.key().namespace, "ns");
+        assert!(item.full.is_none() && !item.expired, "not an event");
+        let events = registry
+            .storage_types()
+            .into_iter()
+            .find(|t| t.builtin == Some(Builtin::CoreEvent))
+            .unwrap();
+        assert!(
+            skeleton(&events, &text, now).unwrap().expired,
+            "last seen 10:30"
+        );
+        let namespaces = registry
+            .storage_types()
+            .into_iter()
+            .find(|t| t.builtin == Some(Builtin::Namespace))
+            .unwrap();
+        let ns = skeleton(&namespaces, &text, now).unwrap();
+        assert_eq!(
+            ns.full.unwrap()["data"]["big"],
+            "x",
+            "namespaces are kept whole"
+        );
     }
 
     #[test]
