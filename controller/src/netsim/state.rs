@@ -17,13 +17,14 @@ use super::capabilities::Features;
 use super::commit::{CommitOutcome, Datastores, Deadline};
 use super::faults::Faults;
 use super::filter;
+use super::interfaces::{InterfaceCache, Interfaces};
 use super::locks::{Datastore, LockTable, SessionId};
 use super::model::DeviceModel;
-use super::oper::{self, ConfiguredInterface};
+use super::oper;
 use super::rpc::{EditRequest, Operation, Source};
 use super::rpc_error::{ErrorType, RpcFailure};
 use super::topology::DeviceSpec;
-use super::traffic::{InterfaceView, Traffic};
+use super::traffic::Traffic;
 
 /// Limits on configuration a client sends in one RPC.
 const CONFIG_LIMITS: XmlLimits = XmlLimits {
@@ -39,14 +40,16 @@ const CONFIG_LIMITS: XmlLimits = XmlLimits {
 pub struct DeviceState {
     model: Arc<DeviceModel>,
     features: Features,
-    /// Running and candidate configuration, pending confirmed commit.
-    pub stores: Datastores<ConfigTree>,
+    /// Running and candidate configuration, pending confirmed commit. The configurations are
+    /// shared snapshots: an edit makes a new one, everything else moves pointers.
+    pub stores: Datastores<Arc<ConfigTree>>,
     /// Datastore locks.
     pub locks: LockTable,
     /// Injected faults.
     pub faults: Faults,
     traffic: Traffic,
     interface_lists: Vec<Vec<QName>>,
+    interfaces: InterfaceCache,
     ports: Vec<String>,
     load: u8,
 }
@@ -90,10 +93,11 @@ impl DeviceState {
     pub fn new(model: Arc<DeviceModel>, features: Features, spec: &DeviceSpec) -> Self {
         Self {
             interface_lists: oper::interface_lists(&model.schema),
-            stores: Datastores::new(ConfigTree::new(), features.candidate),
+            stores: Datastores::new(Arc::new(ConfigTree::new()), features.candidate),
             locks: LockTable::default(),
             faults: Faults::default(),
             traffic: Traffic::default(),
+            interfaces: InterfaceCache::default(),
             ports: spec.ports.clone(),
             load: spec.traffic_load(),
             model,
@@ -101,17 +105,18 @@ impl DeviceState {
         }
     }
 
-    /// The interfaces configured in running.
-    pub fn interfaces(&self) -> Vec<ConfiguredInterface> {
-        oper::configured_interfaces(&self.stores.running, &self.interface_lists)
+    /// The interfaces configured in running (found again only when running changed).
+    pub fn interfaces(&mut self) -> Arc<Interfaces> {
+        self.interfaces
+            .of(&self.stores.running, &self.interface_lists)
     }
 
     /// Accounts traffic up to `now` with the state that held until now. Called before every
     /// change of running or of the faults, and before counters are read.
     fn account(&mut self, now: Instant) {
-        let views: Vec<InterfaceView> = self.interfaces().into_iter().map(|i| i.view).collect();
+        let interfaces = self.interfaces();
         self.traffic
-            .advance(now, &views, &self.faults.down, self.load);
+            .advance(now, &interfaces.views, &self.faults.down, self.load);
     }
 
     /// A session ended: its unconfirmed (non-persist) commit is rolled back, its locks are
@@ -164,7 +169,7 @@ impl DeviceState {
             .map_err(|e| RpcFailure::from(e.to_rpc_error(&self.model.prefixes)))?;
         let follow = !self.stores.candidate_dirty();
         self.account(now);
-        self.stores.running = next;
+        self.stores.running = Arc::new(next);
         if follow && self.stores.candidate.is_some() {
             self.stores.candidate = Some(self.stores.running.clone());
         }
@@ -291,13 +296,14 @@ impl DeviceState {
             )),
             Operation::StateRpc => {
                 self.account(now);
-                Ok(Body::Elements(self.state_elements()).into())
+                let interfaces = self.interfaces();
+                Ok(Body::Elements(self.state_elements(&interfaces)).into())
             }
         }
     }
 
     /// The datastore `store`, when the device has it.
-    fn store(&self, store: Datastore) -> Result<&ConfigTree, RpcFailure> {
+    fn store(&self, store: Datastore) -> Result<&Arc<ConfigTree>, RpcFailure> {
         match store {
             Datastore::Running => Ok(&self.stores.running),
             Datastore::Candidate => self.stores.candidate.as_ref().ok_or_else(|| {
@@ -356,6 +362,7 @@ impl DeviceState {
         if request.test_only {
             return Ok(Body::Ok.into());
         }
+        let next = Arc::new(next);
         match request.target {
             Datastore::Candidate => self.stores.candidate = Some(next),
             Datastore::Running => {
@@ -380,13 +387,15 @@ impl DeviceState {
                 ));
             }
             Source::Store(store) => self.store(store)?.clone(),
-            Source::Inline(config) => ConfigTree::from_elements(
-                &config,
-                &self.model.schema,
-                &CONFIG_LIMITS,
-                ParseMode::Config,
-            )
-            .map_err(tree_failure)?,
+            Source::Inline(config) => Arc::new(
+                ConfigTree::from_elements(
+                    &config,
+                    &self.model.schema,
+                    &CONFIG_LIMITS,
+                    ParseMode::Config,
+                )
+                .map_err(tree_failure)?,
+            ),
         };
         self.check_target(target, session)?;
         match target {
@@ -402,7 +411,8 @@ impl DeviceState {
     /// Running config with the operational state merged in.
     fn get_data(&mut self, now: Instant) -> Vec<Element> {
         self.account(now);
-        let state = self.state_elements();
+        let interfaces = self.interfaces();
+        let state = self.state_elements(&interfaces);
         let merged = ConfigTree::from_elements(
             &state,
             &self.model.schema,
@@ -428,17 +438,15 @@ impl DeviceState {
         }
     }
 
-    /// The state elements of every interface, laid out as the profile reads them.
-    fn state_elements(&self) -> Vec<Element> {
-        let configured = self.interfaces();
-        let views: Vec<InterfaceView> = configured.iter().map(|c| c.view.clone()).collect();
+    /// The state elements of every interface of running, laid out as the profile reads them.
+    fn state_elements(&self, interfaces: &Interfaces) -> Vec<Element> {
         let reports = oper::reports(
             &self.model.state,
-            &configured,
+            &interfaces.configured,
             &self.ports,
             &self.faults.down,
             |name| self.traffic.counters(name),
-            |port| self.traffic.port_counters(port, &views),
+            |port| self.traffic.port_counters(port, &interfaces.views),
         );
         oper::state_elements(&self.model.state, &reports, "")
     }
