@@ -2,7 +2,10 @@
 //! discard-changes over a device's datastores, as a pure state machine.
 //!
 //! The configuration type is generic so that the rules can be tested on plain values; the
-//! simulator uses config trees. Timers live outside: a confirmed commit returns a
+//! simulator uses shared config trees (`Arc<ConfigTree>`), so that a commit, a rollback, a
+//! discard or a cancel moves a pointer instead of copying a configuration, and a candidate
+//! that is the running snapshot itself compares equal to it at once (std's `Arc` compares
+//! pointers first when the content is `Eq`). Timers live outside: a confirmed commit returns a
 //! [`Deadline`] and the caller calls [`Datastores::expire`] with its generation when the
 //! timeout fires; a stale generation (the commit was confirmed or extended since) does nothing.
 
@@ -113,17 +116,16 @@ impl<T: Clone + PartialEq> Datastores<T> {
             }
             None => {}
         }
+        let before = std::mem::replace(&mut self.running, candidate);
+        self.generation += 1;
         if !request.confirmed {
-            self.running = candidate;
             self.pending = None;
-            self.generation += 1;
             return Ok(CommitOutcome::Committed);
         }
-        self.generation += 1;
         let rollback = match self.pending.take() {
             // A follow-up confirmed commit keeps the configuration from before the first one.
             Some(previous) => previous.rollback,
-            None => self.running.clone(),
+            None => before,
         };
         self.pending = Some(Pending {
             rollback,
@@ -131,7 +133,6 @@ impl<T: Clone + PartialEq> Datastores<T> {
             session,
             generation: self.generation,
         });
-        self.running = candidate;
         Ok(CommitOutcome::AwaitingConfirm(Deadline {
             generation: self.generation,
             after: request.timeout.unwrap_or(DEFAULT_CONFIRM_TIMEOUT),

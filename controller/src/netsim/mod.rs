@@ -25,6 +25,7 @@ pub mod filter;
 pub mod hello;
 pub mod hostkey;
 pub mod http;
+pub mod interfaces;
 pub mod locks;
 pub mod model;
 pub mod oper;

@@ -73,32 +73,63 @@ pub fn interface_lists(schema: &ListSchema) -> Vec<Vec<QName>> {
         .collect()
 }
 
-/// The interfaces configured in `tree`.
+/// The interfaces configured in `tree`, with where they are. Only the subtrees on the way to
+/// an interface list are looked into.
 pub fn configured_interfaces(tree: &ConfigTree, lists: &[Vec<QName>]) -> Vec<ConfiguredInterface> {
     let mut out = Vec::new();
     walk(
         &tree.roots,
         lists,
         &mut Vec::new(),
-        &mut Vec::new(),
         None,
-        &mut out,
+        &mut |view, steps, nested| {
+            out.push(ConfiguredInterface {
+                view,
+                path: DataPath {
+                    steps: steps.iter().map(|&step| step.clone()).collect(),
+                },
+                nested,
+            });
+        },
     );
     out
 }
 
-fn walk(
-    children: &BTreeMap<Ident, Node>,
+/// The views of [`configured_interfaces`] alone (what traffic accounting needs), in the same
+/// order, without copying their paths.
+pub fn interface_views(tree: &ConfigTree, lists: &[Vec<QName>]) -> Vec<InterfaceView> {
+    let mut out = Vec::new();
+    walk(
+        &tree.roots,
+        lists,
+        &mut Vec::new(),
+        None,
+        &mut |view, _, _| {
+            out.push(view);
+        },
+    );
+    out
+}
+
+/// What [`walk`] hands over for each interface: its view, the steps to its entry, and
+/// whether it is nested in another interface.
+type Found<'f, 't> = dyn FnMut(InterfaceView, &[&'t Ident], bool) + 'f;
+
+fn walk<'t>(
+    children: &'t BTreeMap<Ident, Node>,
     lists: &[Vec<QName>],
-    names: &mut Vec<QName>,
-    steps: &mut Vec<Ident>,
+    steps: &mut Vec<&'t Ident>,
     parent: Option<&str>,
-    out: &mut Vec<ConfiguredInterface>,
+    found: &mut Found<'_, 't>,
 ) {
     for (ident, node) in children {
-        names.push(ident.name.clone());
-        steps.push(ident.clone());
-        if ident.is_entry() && lists.iter().any(|l| l == names) {
+        steps.push(ident);
+        let (on_the_way, at_a_list) = position(lists, steps);
+        if !on_the_way {
+            steps.pop();
+            continue;
+        }
+        if ident.is_entry() && at_a_list {
             let key = key_value(ident);
             let name = match parent {
                 Some(parent) => format!("{parent}.{key}"),
@@ -107,26 +138,38 @@ fn walk(
             let port = parent.map_or_else(|| port_of(&name).to_owned(), str::to_owned);
             let (enabled, description) = scan(node);
             let (down_bps, up_bps) = rates_from_text(description.unwrap_or_default());
-            out.push(ConfiguredInterface {
-                view: InterfaceView {
-                    name: name.clone(),
-                    port,
-                    enabled,
-                    down_bps,
-                    up_bps,
-                },
-                path: DataPath {
-                    steps: steps.clone(),
-                },
-                nested: parent.is_some(),
-            });
-            walk(&node.children, lists, names, steps, Some(&name), out);
+            let view = InterfaceView {
+                name: name.clone(),
+                port,
+                enabled,
+                down_bps,
+                up_bps,
+            };
+            found(view, steps, parent.is_some());
+            walk(&node.children, lists, steps, Some(&name), found);
         } else {
-            walk(&node.children, lists, names, steps, parent, out);
+            walk(&node.children, lists, steps, parent, found);
         }
-        names.pop();
         steps.pop();
     }
+}
+
+/// Whether the element names of `steps` lead to one of `lists` (are a prefix of its path),
+/// and whether they are one of them.
+fn position(lists: &[Vec<QName>], steps: &[&Ident]) -> (bool, bool) {
+    let mut on_the_way = false;
+    for list in lists {
+        let leads = list.len() >= steps.len()
+            && list
+                .iter()
+                .zip(steps)
+                .all(|(name, step)| *name == step.name);
+        if leads && list.len() == steps.len() {
+            return (true, true);
+        }
+        on_the_way |= leads;
+    }
+    (on_the_way, false)
 }
 
 fn key_value(ident: &Ident) -> String {

@@ -17,9 +17,10 @@ use super::capabilities::Features;
 use super::commit::{CommitOutcome, Datastores, Deadline};
 use super::faults::Faults;
 use super::filter;
+use super::interfaces::InterfaceCache;
 use super::locks::{Datastore, LockTable, SessionId};
 use super::model::DeviceModel;
-use super::oper::{self, ConfiguredInterface};
+use super::oper;
 use super::rpc::{EditRequest, Operation, Source};
 use super::rpc_error::{ErrorType, RpcFailure};
 use super::topology::DeviceSpec;
@@ -39,14 +40,16 @@ const CONFIG_LIMITS: XmlLimits = XmlLimits {
 pub struct DeviceState {
     model: Arc<DeviceModel>,
     features: Features,
-    /// Running and candidate configuration, pending confirmed commit.
-    pub stores: Datastores<ConfigTree>,
+    /// Running and candidate configuration, pending confirmed commit. The configurations are
+    /// shared snapshots: an edit makes a new one, everything else moves pointers.
+    pub stores: Datastores<Arc<ConfigTree>>,
     /// Datastore locks.
     pub locks: LockTable,
     /// Injected faults.
     pub faults: Faults,
     traffic: Traffic,
     interface_lists: Vec<Vec<QName>>,
+    interfaces: InterfaceCache,
     ports: Vec<String>,
     load: u8,
 }
@@ -90,10 +93,11 @@ impl DeviceState {
     pub fn new(model: Arc<DeviceModel>, features: Features, spec: &DeviceSpec) -> Self {
         Self {
             interface_lists: oper::interface_lists(&model.schema),
-            stores: Datastores::new(ConfigTree::new(), features.candidate),
+            stores: Datastores::new(Arc::new(ConfigTree::new()), features.candidate),
             locks: LockTable::default(),
             faults: Faults::default(),
             traffic: Traffic::default(),
+            interfaces: InterfaceCache::default(),
             ports: spec.ports.clone(),
             load: spec.traffic_load(),
             model,
@@ -101,15 +105,17 @@ impl DeviceState {
         }
     }
 
-    /// The interfaces configured in running.
-    pub fn interfaces(&self) -> Vec<ConfiguredInterface> {
-        oper::configured_interfaces(&self.stores.running, &self.interface_lists)
+    /// The views of the interfaces configured in running (found again only when running
+    /// changed).
+    pub fn interface_views(&mut self) -> Arc<[InterfaceView]> {
+        self.interfaces
+            .of(&self.stores.running, &self.interface_lists)
     }
 
     /// Accounts traffic up to `now` with the state that held until now. Called before every
     /// change of running or of the faults, and before counters are read.
     fn account(&mut self, now: Instant) {
-        let views: Vec<InterfaceView> = self.interfaces().into_iter().map(|i| i.view).collect();
+        let views = self.interface_views();
         self.traffic
             .advance(now, &views, &self.faults.down, self.load);
     }
@@ -164,7 +170,7 @@ impl DeviceState {
             .map_err(|e| RpcFailure::from(e.to_rpc_error(&self.model.prefixes)))?;
         let follow = !self.stores.candidate_dirty();
         self.account(now);
-        self.stores.running = next;
+        self.stores.running = Arc::new(next);
         if follow && self.stores.candidate.is_some() {
             self.stores.candidate = Some(self.stores.running.clone());
         }
@@ -297,7 +303,7 @@ impl DeviceState {
     }
 
     /// The datastore `store`, when the device has it.
-    fn store(&self, store: Datastore) -> Result<&ConfigTree, RpcFailure> {
+    fn store(&self, store: Datastore) -> Result<&Arc<ConfigTree>, RpcFailure> {
         match store {
             Datastore::Running => Ok(&self.stores.running),
             Datastore::Candidate => self.stores.candidate.as_ref().ok_or_else(|| {
@@ -356,6 +362,7 @@ impl DeviceState {
         if request.test_only {
             return Ok(Body::Ok.into());
         }
+        let next = Arc::new(next);
         match request.target {
             Datastore::Candidate => self.stores.candidate = Some(next),
             Datastore::Running => {
@@ -380,13 +387,15 @@ impl DeviceState {
                 ));
             }
             Source::Store(store) => self.store(store)?.clone(),
-            Source::Inline(config) => ConfigTree::from_elements(
-                &config,
-                &self.model.schema,
-                &CONFIG_LIMITS,
-                ParseMode::Config,
-            )
-            .map_err(tree_failure)?,
+            Source::Inline(config) => Arc::new(
+                ConfigTree::from_elements(
+                    &config,
+                    &self.model.schema,
+                    &CONFIG_LIMITS,
+                    ParseMode::Config,
+                )
+                .map_err(tree_failure)?,
+            ),
         };
         self.check_target(target, session)?;
         match target {
@@ -428,9 +437,11 @@ impl DeviceState {
         }
     }
 
-    /// The state elements of every interface, laid out as the profile reads them.
+    /// The state elements of every interface of running, laid out as the profile reads them.
+    /// The paths of the entries are only needed here, so they are found here (the answer is
+    /// as large as the interface configuration anyway).
     fn state_elements(&self) -> Vec<Element> {
-        let configured = self.interfaces();
+        let configured = oper::configured_interfaces(&self.stores.running, &self.interface_lists);
         let views: Vec<InterfaceView> = configured.iter().map(|c| c.view.clone()).collect();
         let reports = oper::reports(
             &self.model.state,

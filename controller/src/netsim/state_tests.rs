@@ -348,3 +348,129 @@ fn edit_running_directly_follows_into_a_clean_candidate() {
             .is_err()
     );
 }
+
+fn confirmed_commit() -> Operation {
+    Operation::Commit(CommitRequest {
+        confirmed: true,
+        timeout: Some(Duration::from_secs(60)),
+        ..CommitRequest::default()
+    })
+}
+
+fn candidate_is_running(s: &DeviceState) -> bool {
+    s.stores
+        .candidate
+        .as_ref()
+        .is_some_and(|c| Arc::ptr_eq(c, &s.stores.running))
+}
+
+#[test]
+fn an_edit_of_the_candidate_leaves_the_shared_snapshot_alone() {
+    let mut s = device("ietf", None);
+    let now = Instant::now();
+    s.execute(1, edit(Datastore::Candidate, &subif("a.1", "")), now)
+        .unwrap();
+    s.execute(1, Operation::Commit(CommitRequest::default()), now)
+        .unwrap();
+    assert!(candidate_is_running(&s), "a commit shares the snapshot");
+    let committed = s.stores.running.clone();
+    let before = committed.to_xml();
+    s.execute(1, edit(Datastore::Candidate, &subif("b.1", "")), now)
+        .unwrap();
+    assert!(Arc::ptr_eq(&s.stores.running, &committed));
+    assert_eq!(committed.to_xml(), before, "running did not see the edit");
+    assert!(s.stores.candidate_dirty());
+    assert!(get_config(&mut s, Datastore::Candidate).contains("b.1"));
+    assert!(!get_config(&mut s, Datastore::Running).contains("b.1"));
+    s.execute(1, edit(Datastore::Candidate, &subif("c.1", "")), now)
+        .unwrap();
+    s.execute(1, Operation::DiscardChanges, now).unwrap();
+    assert!(candidate_is_running(&s));
+    let candidate = get_config(&mut s, Datastore::Candidate);
+    assert!(candidate.contains("a.1") && !candidate.contains("b.1") && !candidate.contains("c.1"));
+    assert_eq!(s.running_xml(), before);
+}
+
+#[test]
+fn a_confirmed_commit_rolls_back_to_the_config_before_it_after_later_edits() {
+    let mut s = device("ietf", None);
+    let now = Instant::now();
+    s.execute(1, edit(Datastore::Candidate, &subif("a.1", "")), now)
+        .unwrap();
+    s.execute(1, Operation::Commit(CommitRequest::default()), now)
+        .unwrap();
+    let before = s.running_xml();
+    s.execute(1, edit(Datastore::Candidate, &subif("b.1", "")), now)
+        .unwrap();
+    let deadline = s.execute(1, confirmed_commit(), now).unwrap().arm.unwrap();
+    assert!(s.running_xml().contains("b.1"));
+    for name in ["c.1", "d.1"] {
+        s.execute(1, edit(Datastore::Candidate, &subif(name, "")), now)
+            .unwrap();
+    }
+    let rollback = s.stores.pending().unwrap().rollback.to_xml();
+    assert_eq!(
+        rollback, before,
+        "edits after the commit do not reach the rollback"
+    );
+    assert!(s.expire_confirmed(deadline.generation, now));
+    assert_eq!(s.running_xml(), before);
+    assert!(
+        candidate_is_running(&s),
+        "the candidate follows the rollback"
+    );
+}
+
+#[test]
+fn counters_follow_every_new_running_config() {
+    let t0 = Instant::now();
+    let at = |secs| t0 + Duration::from_secs(secs);
+    let state =
+        |s: &mut DeviceState, now| data(s.execute(1, Operation::StateRpc, now).unwrap().body);
+    for kind in [DatastoreKind::Running, DatastoreKind::Candidate] {
+        let mut s = device("ietf", Some(kind));
+        let (target, commit) = match kind {
+            DatastoreKind::Running => (Datastore::Running, false),
+            DatastoreKind::Candidate => (Datastore::Candidate, true),
+        };
+        for (secs, name) in [(0, "ge-0/0/1.5"), (1, "ge-0/0/1.6")] {
+            s.execute(1, edit(target, &subif(name, "")), at(secs))
+                .unwrap();
+            if commit {
+                s.execute(1, Operation::Commit(CommitRequest::default()), at(secs))
+                    .unwrap();
+            }
+        }
+        let out = state(&mut s, at(3));
+        // 16 Mbit/s up for 3 s (.5) and for 2 s (.6); the port sums both.
+        assert!(
+            out.contains("<name>ge-0/0/1.5</name><oper-status>up</oper-status>")
+                && out.contains("<in-octets>6000000</in-octets>")
+                && out.contains("<in-octets>4000000</in-octets>")
+                && out.contains("<in-octets>10000000</in-octets>"),
+            "{kind:?}: {out}"
+        );
+        s.execute(
+            1,
+            edit(
+                target,
+                &subif(
+                    "ge-0/0/1.5",
+                    "xmlns:nc=\"urn:ietf:params:xml:ns:netconf:base:1.0\" nc:operation=\"delete\"",
+                ),
+            ),
+            at(3),
+        )
+        .unwrap();
+        if commit {
+            s.execute(1, Operation::Commit(CommitRequest::default()), at(3))
+                .unwrap();
+        }
+        let out = state(&mut s, at(4));
+        assert!(!out.contains("ge-0/0/1.5<"), "{kind:?}: {out}");
+        assert!(
+            out.contains("<in-octets>6000000</in-octets>"),
+            "{kind:?}: {out}"
+        );
+    }
+}

@@ -95,16 +95,24 @@ impl Traffic {
         self.last = Some(now);
         let nanos = elapsed.as_nanos();
         let load = u128::from(load_percent);
-        self.acc
-            .retain(|name, _| interfaces.iter().any(|i| &i.name == name));
         for iface in interfaces {
-            let entry = self.acc.entry(iface.name.clone()).or_default();
+            // Look up before inserting: the name is copied only for a new interface.
+            let entry = match self.acc.get_mut(&iface.name) {
+                Some(entry) => entry,
+                None => self.acc.entry(iface.name.clone()).or_default(),
+            };
             if iface.oper_up(down) {
                 entry.0 = entry.0.saturating_add(bit_nanos(iface.up_bps, nanos, load));
                 entry.1 = entry
                     .1
                     .saturating_add(bit_nanos(iface.down_bps, nanos, load));
             }
+        }
+        // Every interface has an entry now, so there are others only when the sizes differ
+        // (or when names repeat, which is rare and only costs this check).
+        if self.acc.len() != interfaces.len() {
+            let names: BTreeSet<&str> = interfaces.iter().map(|i| i.name.as_str()).collect();
+            self.acc.retain(|name, _| names.contains(name.as_str()));
         }
     }
 
@@ -264,6 +272,33 @@ mod tests {
         assert_eq!(traffic.counters("ge-0/0/1.100").in_octets, 1_000_000);
         traffic.advance(t0 + Duration::from_secs(4), &[], &down, 100);
         assert_eq!(traffic.counters("ge-0/0/1.100"), Counters::default());
+    }
+
+    #[test]
+    fn renamed_and_repeated_interfaces_keep_one_counter_per_name() {
+        let t0 = Instant::now();
+        let at = |secs| t0 + Duration::from_secs(secs);
+        let none = BTreeSet::new();
+        let mut traffic = Traffic::default();
+        let a = [iface("ge-0/0/1.1", true, 8, 8)];
+        traffic.advance(t0, &a, &none, 100);
+        traffic.advance(at(1), &a, &none, 100);
+        let b = [iface("ge-0/0/1.2", true, 8, 8)];
+        traffic.advance(at(2), &b, &none, 100);
+        assert_eq!(traffic.counters("ge-0/0/1.1"), Counters::default());
+        // An interface counts from the previous call: it held since then.
+        assert_eq!(traffic.counters("ge-0/0/1.2").in_octets, 1_000_000);
+        let twice = [
+            iface("ge-0/0/1.2", true, 8, 8),
+            iface("ge-0/0/1.2", true, 8, 8),
+        ];
+        traffic.advance(at(3), &twice, &none, 100);
+        traffic.advance(at(4), &twice, &none, 100);
+        // A repeated name has one counter that both entries add to.
+        assert_eq!(traffic.counters("ge-0/0/1.2").in_octets, 5_000_000);
+        traffic.advance(at(5), &a, &none, 100);
+        assert_eq!(traffic.counters("ge-0/0/1.2"), Counters::default());
+        assert_eq!(traffic.counters("ge-0/0/1.1").in_octets, 1_000_000);
     }
 
     #[test]
