@@ -6,30 +6,38 @@
 //! and buffers a re-list until it is complete, as the cache does. It holds keys and object
 //! names only; the objects are read from the cache.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::sync::{Arc, PoisonError, RwLock};
 
 use kube::Resource;
 use kube::runtime::reflector::{ObjectRef, Store};
 use kube::runtime::watcher;
 
-/// `(namespace, name)` of an indexed object.
-type Name = (String, String);
+/// `(namespace, name)` of an indexed object, shared by every key it is found under.
+type Name = Arc<(String, String)>;
 
 /// The keys an object is found under.
 pub type KeyFn<K> = fn(&K) -> Vec<String>;
 
+/// Most keys hold one object (an owned entry has one owner), so the objects of a key are a
+/// sorted vector (a tree node per key would cost half a kilobyte each), and a key's text is
+/// shared between both maps.
 #[derive(Debug, Default)]
 struct Maps {
-    by_key: HashMap<String, BTreeSet<Name>>,
-    keys_of: HashMap<Name, Vec<String>>,
+    by_key: HashMap<Arc<str>, Vec<Name>>,
+    keys_of: HashMap<Name, Vec<Arc<str>>>,
 }
 
 impl Maps {
-    fn remove(&mut self, name: &Name) {
-        for key in self.keys_of.remove(name).unwrap_or_default() {
+    fn remove(&mut self, name: &(String, String)) {
+        let Some((_, keys)) = self.keys_of.remove_entry(name) else {
+            return;
+        };
+        for key in keys {
             if let Some(names) = self.by_key.get_mut(&key) {
-                names.remove(name);
+                if let Ok(at) = names.binary_search_by(|n| n.as_ref().cmp(name)) {
+                    names.remove(at);
+                }
                 if names.is_empty() {
                     self.by_key.remove(&key);
                 }
@@ -37,19 +45,27 @@ impl Maps {
         }
     }
 
-    fn insert(&mut self, name: Name, mut keys: Vec<String>) {
+    fn insert(&mut self, name: (String, String), mut keys: Vec<String>) {
         self.remove(&name);
         keys.sort_unstable();
         keys.dedup();
-        for key in &keys {
-            self.by_key
-                .entry(key.clone())
-                .or_default()
-                .insert(name.clone());
+        if keys.is_empty() {
+            return;
         }
-        if !keys.is_empty() {
-            self.keys_of.insert(name, keys);
+        let name: Name = Arc::new(name);
+        let mut shared = Vec::with_capacity(keys.len());
+        for key in keys {
+            let key: Arc<str> = match self.by_key.get_key_value(key.as_str()) {
+                Some((existing, _)) => existing.clone(),
+                None => Arc::from(key),
+            };
+            let names = self.by_key.entry(key.clone()).or_default();
+            if let Err(at) = names.binary_search(&name) {
+                names.insert(at, name.clone());
+            }
+            shared.push(key);
         }
+        self.keys_of.insert(name, shared);
     }
 }
 
@@ -84,7 +100,7 @@ impl<K: Resource<DynamicType = ()> + Clone + 'static> std::fmt::Debug for Index<
     }
 }
 
-fn name_of<K: Resource>(obj: &K) -> Name {
+fn name_of<K: Resource>(obj: &K) -> (String, String) {
     let meta = obj.meta();
     (
         meta.namespace.clone().unwrap_or_default(),
@@ -134,15 +150,10 @@ impl<K: Resource<DynamicType = ()> + Clone + 'static> Index<K> {
 
     /// The cached objects under `key`, by namespace and name.
     pub fn get(&self, key: &str) -> Vec<Arc<K>> {
-        let names: Vec<Name> = self.read(|maps| {
-            maps.by_key
-                .get(key)
-                .map(|names| names.iter().cloned().collect())
-                .unwrap_or_default()
-        });
+        let names: Vec<Name> = self.read(|maps| maps.by_key.get(key).cloned().unwrap_or_default());
         names
-            .into_iter()
-            .filter_map(|(ns, name)| self.store.get(&ObjectRef::new(&name).within(&ns)))
+            .iter()
+            .filter_map(|n| self.store.get(&ObjectRef::new(&n.1).within(&n.0)))
             .collect()
     }
 
@@ -151,7 +162,7 @@ impl<K: Resource<DynamicType = ()> + Clone + 'static> Index<K> {
         self.read(|maps| {
             maps.by_key
                 .get(key)
-                .is_some_and(|names| names.iter().any(|(_, n)| n != name))
+                .is_some_and(|names| names.iter().any(|n| n.1 != name))
         })
     }
 }
@@ -220,6 +231,31 @@ mod tests {
 
         feed(&mut writer, &index, watcher::Event::Delete(moved));
         assert!(index.get(&key(&["pool", "b"])).is_empty());
+    }
+
+    #[test]
+    fn a_key_keeps_its_objects_sorted_and_shared() {
+        let mut maps = Maps::default();
+        for n in ["c", "a", "b", "a"] {
+            maps.insert(
+                ("ns".into(), n.into()),
+                vec!["k".into(), format!("own/{n}")],
+            );
+        }
+        let names = |maps: &Maps| -> Vec<String> {
+            maps.by_key
+                .get("k")
+                .map(|v| v.iter().map(|n| n.1.clone()).collect())
+                .unwrap_or_default()
+        };
+        assert_eq!(names(&maps), ["a", "b", "c"]);
+        assert_eq!(maps.by_key.len(), 4, "k and one own/ key per object");
+        maps.remove(&("ns".into(), "b".into()));
+        assert_eq!(names(&maps), ["a", "c"]);
+        assert!(!maps.by_key.contains_key("own/b"));
+        maps.remove(&("ns".into(), "a".into()));
+        maps.remove(&("ns".into(), "c".into()));
+        assert!(maps.by_key.is_empty() && maps.keys_of.is_empty());
     }
 
     #[test]
