@@ -10,8 +10,8 @@ use ferrule_crds::bss::subscription::SubscriptionPhase;
 use ferrule_crds::oss::alarm::AlarmSpec;
 use ferrule_crds::oss::device::{DevicePhase, DeviceStatus, DriftPolicy};
 use ferrule_crds::{Alarm, AlarmStatus, Device, Subscription};
-use futures::StreamExt;
-use kube::api::{ListParams, ObjectMeta, Patch, PatchParams, PostParams};
+use futures::{StreamExt, TryStreamExt};
+use kube::api::{ObjectMeta, Patch, PatchParams, PostParams};
 use kube::runtime::controller::{Action, Controller};
 use kube::{Api, Resource, ResourceExt};
 use serde::Serialize;
@@ -190,20 +190,38 @@ async fn write_status(
     Ok(())
 }
 
-/// The subscriptions of the device's namespace, read from the API server: a drift check must
-/// not judge the device by a cache that lags behind a transaction.
+/// Most subscriptions read at once by one drift check.
+const FRESH_READS: usize = 16;
+
+/// The subscriptions attached to or configured on `device`, read from the API server: a drift
+/// check must not judge the device by a cache that lags behind a transaction. Which
+/// subscriptions to read comes from the cache's index; each is then read on its own (a list of
+/// the whole namespace would be every subscription of the ISP, for each device, on every
+/// check). A subscription configured on the device so recently that the index does not know it
+/// yet only owns entries the check then does not look at; one that left the device reads back
+/// without them (or not at all).
 async fn fresh_subscriptions(
     ctx: &DeviceContext,
     ns: &str,
+    device: &str,
 ) -> Result<Vec<Arc<Subscription>>, kube::Error> {
     let api: Api<Subscription> = Api::namespaced(ctx.base.client.clone(), ns);
-    Ok(api
-        .list(&ListParams::default())
-        .await?
-        .items
-        .into_iter()
-        .map(Arc::new)
-        .collect())
+    let names: Vec<String> = ctx
+        .base
+        .stores
+        .subscriptions_on(ns, device)
+        .iter()
+        .map(|s| s.name_any())
+        .collect();
+    let fresh: Vec<Option<Subscription>> = futures::stream::iter(names)
+        .map(|name| {
+            let api = api.clone();
+            async move { api.get_opt(&name).await }
+        })
+        .buffered(FRESH_READS)
+        .try_collect()
+        .await?;
+    Ok(fresh.into_iter().flatten().map(Arc::new).collect())
 }
 
 fn busy_on(subs: &[Arc<Subscription>], device: &str) -> bool {
@@ -245,7 +263,7 @@ async fn check_drift(
         Ok(ps) => ps,
         Err(message) => return failed(message),
     };
-    let subs = fresh_subscriptions(ctx, &target.namespace).await?;
+    let subs = fresh_subscriptions(ctx, &target.namespace, &target.name).await?;
     if busy_on(&subs, &target.name) {
         return Ok(None);
     }
@@ -284,7 +302,7 @@ async fn check_drift(
         },
         (DriftPolicy::Repair, Some(edit)) => {
             // Repair only if no subscription changed since the check read them.
-            let again = fresh_subscriptions(ctx, &target.namespace).await?;
+            let again = fresh_subscriptions(ctx, &target.namespace, &target.name).await?;
             if versions(&again) != versions(&subs) || busy_on(&again, &target.name) {
                 return Ok(None);
             }
