@@ -4,20 +4,24 @@
 //! containment nodes, selection nodes (empty elements) and content match nodes (leaves with
 //! text), at any depth. Attribute match expressions are not supported and are ignored.
 
+use std::collections::HashMap;
+
 use crate::southbound::xml::Element;
 
 /// The parts of `data` (top-level elements) that `filter` (the children of `<filter>`)
 /// selects. An empty filter selects nothing, as RFC 6241 §6.4.2 says.
 pub fn apply(data: &[Element], filter: &[Element]) -> Vec<Element> {
-    select_siblings(data, filter)
+    let filter: Vec<&Element> = filter.iter().collect();
+    select_siblings(data, &filter)
 }
 
 /// Filters a sibling set `data` by the filter sibling set `filter`.
-fn select_siblings(data: &[Element], filter: &[Element]) -> Vec<Element> {
+fn select_siblings(data: &[Element], filter: &[&Element]) -> Vec<Element> {
+    let index = Candidates::new(filter);
     let mut out = Vec::new();
     for item in data {
         let mut merged: Option<Element> = None;
-        for f in filter.iter().filter(|f| same_name(f, item)) {
+        for f in index.of(item).filter(|f| same_name(f, item)) {
             if let Some(selected) = select_element(item, f) {
                 merged = Some(match merged {
                     None => selected,
@@ -35,6 +39,62 @@ fn select_siblings(data: &[Element], filter: &[Element]) -> Vec<Element> {
     out
 }
 
+/// The filter elements of one sibling set that can select a data element, found without
+/// trying every one of them: a filter of many list entries told apart by a key (a drift check
+/// reading back every owned entry) would otherwise cost entries times filters.
+struct Candidates<'f> {
+    filter: &'f [&'f Element],
+    /// Filter elements without a content match node among their children: always tried.
+    always: Vec<usize>,
+    /// The others, by local name and value of their first content match node: an element
+    /// can only be selected by them when it has a child with that name and value.
+    by_match: HashMap<(&'f str, &'f str), Vec<usize>>,
+}
+
+// === impl Candidates ===
+
+impl<'f> Candidates<'f> {
+    fn new(filter: &'f [&'f Element]) -> Self {
+        let mut always = Vec::new();
+        let mut by_match: HashMap<(&str, &str), Vec<usize>> = HashMap::new();
+        for (i, f) in filter.iter().enumerate() {
+            match f.children.iter().find(|c| is_content_match(c)) {
+                Some(m) => by_match
+                    .entry((m.name.as_str(), m.text.trim()))
+                    .or_default()
+                    .push(i),
+                None => always.push(i),
+            }
+        }
+        Self {
+            filter,
+            always,
+            by_match,
+        }
+    }
+
+    /// The filter elements that may select `item`, in filter order.
+    fn of(&self, item: &Element) -> impl Iterator<Item = &'f Element> + use<'f> {
+        let mut found = self.always.clone();
+        if !self.by_match.is_empty() {
+            for child in &item.children {
+                if let Some(more) = self.by_match.get(&(child.name.as_str(), child.text.trim())) {
+                    found.extend_from_slice(more);
+                }
+            }
+            found.sort_unstable();
+            found.dedup();
+        }
+        let filter = self.filter;
+        found.into_iter().map(move |i| filter[i])
+    }
+}
+
+/// A leaf of a filter with a value to compare (RFC 6241 §6.2.5).
+fn is_content_match(f: &Element) -> bool {
+    f.children.is_empty() && !f.text.trim().is_empty()
+}
+
 /// Applies one filter element to one data element of the same name.
 fn select_element(item: &Element, f: &Element) -> Option<Element> {
     // A content match node at this level compares the leaf's value.
@@ -46,10 +106,8 @@ fn select_element(item: &Element, f: &Element) -> Option<Element> {
             None
         };
     }
-    let (matches, others): (Vec<&Element>, Vec<&Element>) = f
-        .children
-        .iter()
-        .partition(|c| c.children.is_empty() && !c.text.trim().is_empty());
+    let (matches, others): (Vec<&Element>, Vec<&Element>) =
+        f.children.iter().partition(|c| is_content_match(c));
     for m in &matches {
         let found = item
             .children
@@ -69,7 +127,6 @@ fn select_element(item: &Element, f: &Element) -> Option<Element> {
             result.children.push(child.clone());
         }
     }
-    let others: Vec<Element> = others.into_iter().cloned().collect();
     let selected = select_siblings(&item.children, &others);
     if selected.is_empty() && matches.is_empty() {
         return None;
@@ -168,6 +225,96 @@ mod tests {
             out,
             r#"<interfaces xmlns="urn:if"><interface><name>a</name><enabled>true</enabled></interface></interfaces>"#
         );
+    }
+
+    /// The same selection trying every filter element on every data element, at every level:
+    /// what the index must agree with.
+    fn apply_trying_all(data: &[Element], filter: &[Element]) -> Vec<Element> {
+        let mut out = Vec::new();
+        for item in data {
+            let mut merged: Option<Element> = None;
+            for f in filter.iter().filter(|f| same_name(f, item)) {
+                if let Some(selected) = element_trying_all(item, f) {
+                    match &mut merged {
+                        None => merged = Some(selected),
+                        Some(previous) => merge_children(previous, selected),
+                    }
+                }
+            }
+            out.extend(merged);
+        }
+        out
+    }
+
+    fn element_trying_all(item: &Element, f: &Element) -> Option<Element> {
+        if f.children.is_empty() {
+            let wanted = f.text.trim();
+            return (wanted.is_empty() || item.text.trim() == wanted).then(|| item.clone());
+        }
+        let (matches, others): (Vec<Element>, Vec<Element>) =
+            f.children.iter().cloned().partition(is_content_match);
+        let found = |m: &Element| {
+            item.children
+                .iter()
+                .any(|c| same_name(m, c) && c.text.trim() == m.text.trim())
+        };
+        if !matches.iter().all(found) {
+            return None;
+        }
+        if others.is_empty() {
+            return Some(item.clone());
+        }
+        let mut result = shallow(item);
+        for child in &item.children {
+            if matches.iter().any(|m| same_name(m, child)) {
+                result.children.push(child.clone());
+            }
+        }
+        let selected = apply_trying_all(&item.children, &others);
+        if selected.is_empty() && matches.is_empty() {
+            return None;
+        }
+        for child in selected {
+            if !result.children.contains(&child) {
+                result.children.push(child);
+            }
+        }
+        Some(result)
+    }
+
+    #[test]
+    fn many_keyed_entries_select_each_their_own() {
+        let entries: String = (0..300)
+            .map(|i| format!("<interface><name>e{i}</name><enabled>true</enabled></interface>"))
+            .collect();
+        let data = parse(&format!(
+            "<interfaces xmlns=\"urn:if\">{entries}</interfaces>"
+        ));
+        let wanted: String = (0..300)
+            .filter(|i| i % 3 == 0)
+            .map(|i| format!("<interface><name>e{i}</name></interface>"))
+            .collect();
+        let filter = parse(&format!(
+            "<interfaces xmlns=\"urn:if\">{wanted}<interface><name> e1 </name><enabled/></interface></interfaces>"
+        ));
+        let out = apply(&data, &filter);
+        assert_eq!(out[0].children.len(), 101);
+        assert_eq!(render(&out), render(&apply_trying_all(&data, &filter)));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_index_selects_what_trying_every_filter_selects(
+            data in "(<a xmlns=\"urn:x\">(<e><k>[a-c]</k>(<v>[a-c]</v>)?(<w> [a-c]</w>)?</e>|<b>[a-c]{0,2}</b>){0,6}</a>){0,2}",
+            filter in "(<a( xmlns=\"urn:(x|y)\")?>(<e><k>[a-c] ?</k>(<v>[a-c]</v>)?(<w/>)?</e>|<e><v>[a-c]</v><w/></e>|<b>[a-c]</b>){1,5}</a>){0,2}",
+        ) {
+            let data = parse(&data);
+            let filter = parse(&filter);
+            proptest::prop_assert_eq!(
+                render(&apply(&data, &filter)),
+                render(&apply_trying_all(&data, &filter))
+            );
+        }
     }
 
     #[test]

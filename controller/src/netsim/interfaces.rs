@@ -1,7 +1,8 @@
-//! The configured interfaces of the running configuration, found once per running snapshot.
+//! The interfaces of the running configuration as traffic accounting sees them, found once
+//! per running snapshot.
 //!
 //! Traffic is accounted before every change of running and before counters are read, so
-//! finding the interfaces must not walk the configuration each time. The walk's result is kept
+//! finding the interfaces must not walk the configuration each time. The views are kept
 //! with a weak reference to the snapshot it was made from and reused while running is that
 //! same snapshot. Equal pointers mean the same configuration: the weak reference keeps the
 //! snapshot's allocation from being reused by another snapshot, and it makes `Arc::get_mut`
@@ -12,38 +13,27 @@ use std::sync::{Arc, Weak};
 
 use crate::southbound::tree::{ConfigTree, QName};
 
-use super::oper::{self, ConfiguredInterface};
+use super::oper;
 use super::traffic::InterfaceView;
 
-/// The interfaces of one running snapshot.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Interfaces {
-    /// Every configured interface, in configuration order.
-    pub configured: Vec<ConfiguredInterface>,
-    /// Their views, in the same order, for traffic accounting.
-    pub views: Arc<[InterfaceView]>,
-}
-
-/// The [`Interfaces`] of the last running snapshot looked at.
+/// The interface views of the last running snapshot looked at.
 #[derive(Debug, Default)]
 pub struct InterfaceCache {
     snapshot: Weak<ConfigTree>,
-    current: Arc<Interfaces>,
+    views: Arc<[InterfaceView]>,
 }
 
 // === impl InterfaceCache ===
 
 impl InterfaceCache {
-    /// The interfaces configured in `running` (entries of the keyed `lists`), walking it only
-    /// when it is not the snapshot of the previous call.
-    pub fn of(&mut self, running: &Arc<ConfigTree>, lists: &[Vec<QName>]) -> Arc<Interfaces> {
+    /// The views of the interfaces configured in `running` (entries of the keyed `lists`, in
+    /// configuration order), walking it only when it is not the snapshot of the previous call.
+    pub fn of(&mut self, running: &Arc<ConfigTree>, lists: &[Vec<QName>]) -> Arc<[InterfaceView]> {
         if !std::ptr::eq(self.snapshot.as_ptr(), Arc::as_ptr(running)) {
-            let configured = oper::configured_interfaces(running, lists);
-            let views = configured.iter().map(|c| c.view.clone()).collect();
-            self.current = Arc::new(Interfaces { configured, views });
+            self.views = oper::interface_views(running, lists).into();
             self.snapshot = Arc::downgrade(running);
         }
-        self.current.clone()
+        self.views.clone()
     }
 }
 
@@ -83,8 +73,8 @@ mod tests {
         ConfigTree::parse(&xml, schema).unwrap()
     }
 
-    fn names(interfaces: &Interfaces) -> Vec<&str> {
-        interfaces.views.iter().map(|v| v.name.as_str()).collect()
+    fn names(views: &[InterfaceView]) -> Vec<&str> {
+        views.iter().map(|v| v.name.as_str()).collect()
     }
 
     #[test]

@@ -73,20 +73,54 @@ pub fn interface_lists(schema: &ListSchema) -> Vec<Vec<QName>> {
         .collect()
 }
 
-/// The interfaces configured in `tree`. Only the subtrees on the way to an interface list are
-/// looked into.
+/// The interfaces configured in `tree`, with where they are. Only the subtrees on the way to
+/// an interface list are looked into.
 pub fn configured_interfaces(tree: &ConfigTree, lists: &[Vec<QName>]) -> Vec<ConfiguredInterface> {
     let mut out = Vec::new();
-    walk(&tree.roots, lists, &mut Vec::new(), None, &mut out);
+    walk(
+        &tree.roots,
+        lists,
+        &mut Vec::new(),
+        None,
+        &mut |view, steps, nested| {
+            out.push(ConfiguredInterface {
+                view,
+                path: DataPath {
+                    steps: steps.iter().map(|&step| step.clone()).collect(),
+                },
+                nested,
+            });
+        },
+    );
     out
 }
+
+/// The views of [`configured_interfaces`] alone (what traffic accounting needs), in the same
+/// order, without copying their paths.
+pub fn interface_views(tree: &ConfigTree, lists: &[Vec<QName>]) -> Vec<InterfaceView> {
+    let mut out = Vec::new();
+    walk(
+        &tree.roots,
+        lists,
+        &mut Vec::new(),
+        None,
+        &mut |view, _, _| {
+            out.push(view);
+        },
+    );
+    out
+}
+
+/// What [`walk`] hands over for each interface: its view, the steps to its entry, and
+/// whether it is nested in another interface.
+type Found<'f, 't> = dyn FnMut(InterfaceView, &[&'t Ident], bool) + 'f;
 
 fn walk<'t>(
     children: &'t BTreeMap<Ident, Node>,
     lists: &[Vec<QName>],
     steps: &mut Vec<&'t Ident>,
     parent: Option<&str>,
-    out: &mut Vec<ConfiguredInterface>,
+    found: &mut Found<'_, 't>,
 ) {
     for (ident, node) in children {
         steps.push(ident);
@@ -104,22 +138,17 @@ fn walk<'t>(
             let port = parent.map_or_else(|| port_of(&name).to_owned(), str::to_owned);
             let (enabled, description) = scan(node);
             let (down_bps, up_bps) = rates_from_text(description.unwrap_or_default());
-            out.push(ConfiguredInterface {
-                view: InterfaceView {
-                    name: name.clone(),
-                    port,
-                    enabled,
-                    down_bps,
-                    up_bps,
-                },
-                path: DataPath {
-                    steps: steps.iter().map(|&step| step.clone()).collect(),
-                },
-                nested: parent.is_some(),
-            });
-            walk(&node.children, lists, steps, Some(&name), out);
+            let view = InterfaceView {
+                name: name.clone(),
+                port,
+                enabled,
+                down_bps,
+                up_bps,
+            };
+            found(view, steps, parent.is_some());
+            walk(&node.children, lists, steps, Some(&name), found);
         } else {
-            walk(&node.children, lists, steps, parent, out);
+            walk(&node.children, lists, steps, parent, found);
         }
         steps.pop();
     }

@@ -17,14 +17,14 @@ use super::capabilities::Features;
 use super::commit::{CommitOutcome, Datastores, Deadline};
 use super::faults::Faults;
 use super::filter;
-use super::interfaces::{InterfaceCache, Interfaces};
+use super::interfaces::InterfaceCache;
 use super::locks::{Datastore, LockTable, SessionId};
 use super::model::DeviceModel;
 use super::oper;
 use super::rpc::{EditRequest, Operation, Source};
 use super::rpc_error::{ErrorType, RpcFailure};
 use super::topology::DeviceSpec;
-use super::traffic::Traffic;
+use super::traffic::{InterfaceView, Traffic};
 
 /// Limits on configuration a client sends in one RPC.
 const CONFIG_LIMITS: XmlLimits = XmlLimits {
@@ -105,8 +105,9 @@ impl DeviceState {
         }
     }
 
-    /// The interfaces configured in running (found again only when running changed).
-    pub fn interfaces(&mut self) -> Arc<Interfaces> {
+    /// The views of the interfaces configured in running (found again only when running
+    /// changed).
+    pub fn interface_views(&mut self) -> Arc<[InterfaceView]> {
         self.interfaces
             .of(&self.stores.running, &self.interface_lists)
     }
@@ -114,9 +115,9 @@ impl DeviceState {
     /// Accounts traffic up to `now` with the state that held until now. Called before every
     /// change of running or of the faults, and before counters are read.
     fn account(&mut self, now: Instant) {
-        let interfaces = self.interfaces();
+        let views = self.interface_views();
         self.traffic
-            .advance(now, &interfaces.views, &self.faults.down, self.load);
+            .advance(now, &views, &self.faults.down, self.load);
     }
 
     /// A session ended: its unconfirmed (non-persist) commit is rolled back, its locks are
@@ -296,8 +297,7 @@ impl DeviceState {
             )),
             Operation::StateRpc => {
                 self.account(now);
-                let interfaces = self.interfaces();
-                Ok(Body::Elements(self.state_elements(&interfaces)).into())
+                Ok(Body::Elements(self.state_elements()).into())
             }
         }
     }
@@ -411,8 +411,7 @@ impl DeviceState {
     /// Running config with the operational state merged in.
     fn get_data(&mut self, now: Instant) -> Vec<Element> {
         self.account(now);
-        let interfaces = self.interfaces();
-        let state = self.state_elements(&interfaces);
+        let state = self.state_elements();
         let merged = ConfigTree::from_elements(
             &state,
             &self.model.schema,
@@ -439,14 +438,18 @@ impl DeviceState {
     }
 
     /// The state elements of every interface of running, laid out as the profile reads them.
-    fn state_elements(&self, interfaces: &Interfaces) -> Vec<Element> {
+    /// The paths of the entries are only needed here, so they are found here (the answer is
+    /// as large as the interface configuration anyway).
+    fn state_elements(&self) -> Vec<Element> {
+        let configured = oper::configured_interfaces(&self.stores.running, &self.interface_lists);
+        let views: Vec<InterfaceView> = configured.iter().map(|c| c.view.clone()).collect();
         let reports = oper::reports(
             &self.model.state,
-            &interfaces.configured,
+            &configured,
             &self.ports,
             &self.faults.down,
             |name| self.traffic.counters(name),
-            |port| self.traffic.port_counters(port, &interfaces.views),
+            |port| self.traffic.port_counters(port, &views),
         );
         oper::state_elements(&self.model.state, &reports, "")
     }
