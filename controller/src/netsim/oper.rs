@@ -10,10 +10,11 @@
 //! `shutdown` leaf is present; its rates come from its `description` (see
 //! [`rates_from_text`]).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use crate::render::{StateSpec, UpRule, XmlName};
+use crate::southbound::tree::Children;
 use crate::southbound::tree::{ConfigTree, DataPath, Ident, Key, ListSchema, Node, QName};
 use crate::southbound::xml::Element;
 
@@ -116,7 +117,7 @@ pub fn interface_views(tree: &ConfigTree, lists: &[Vec<QName>]) -> Vec<Interface
 type Found<'f, 't> = dyn FnMut(InterfaceView, &[&'t Ident], bool) + 'f;
 
 fn walk<'t>(
-    children: &'t BTreeMap<Ident, Node>,
+    children: &'t Children,
     lists: &[Vec<QName>],
     steps: &mut Vec<&'t Ident>,
     parent: Option<&str>,

@@ -1,7 +1,7 @@
 //! Tests of the compensating edit: examples on the ietf profile through the planner, and
 //! properties over generated configurations of several owners sharing a device.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use proptest::prelude::*;
 
@@ -11,6 +11,7 @@ use crate::provisioning::netconf::group::merge_edits;
 use crate::provisioning::netconf::plan::{ProfileSchema, owner_edit, plan_device, skeleton};
 use crate::provisioning::transactor::{DeviceChange, DevicePlan};
 use crate::render::Renderer;
+use crate::southbound::tree::Children;
 use crate::southbound::tree::proptests::{Model, edit_round_trip, model, parse};
 use crate::southbound::tree::{
     Fragment, Ident, MergeError, Node, Operation, PrefixMap, compare, merge,
@@ -277,7 +278,7 @@ fn cases() -> impl Strategy<Value = Case> {
 
 /// The paths of the nodes `edit` removes.
 fn removed(edit: &Edit) -> Vec<DataPath> {
-    fn walk(children: &BTreeMap<Ident, Node>, path: &mut Vec<Ident>, out: &mut Vec<DataPath>) {
+    fn walk(children: &Children, path: &mut Vec<Ident>, out: &mut Vec<DataPath>) {
         for (ident, node) in children {
             path.push(ident.clone());
             if node.op == Some(Operation::Remove) {

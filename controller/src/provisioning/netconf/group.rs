@@ -30,7 +30,8 @@ use crate::provisioning::transactor::{
     ChangeSet, Committed, DevicePlan, NetworkPlan, NetworkTransactor, PlanError, TransactError,
 };
 use crate::render::{Datastore, Renderer};
-use crate::southbound::tree::{Edit, Ident, Node, Operation};
+use crate::southbound::tree::Children;
+use crate::southbound::tree::{Edit, Operation};
 
 use super::plan::ProfileSchema;
 
@@ -380,7 +381,7 @@ pub fn merge_edits(edit: &mut Edit, other: &Edit) -> bool {
 }
 
 /// Whether [`merge_into`] keeps the meaning of both: see [`merge_edits`].
-fn can_merge(into: &BTreeMap<Ident, Node>, from: &BTreeMap<Ident, Node>) -> bool {
+fn can_merge(into: &Children, from: &Children) -> bool {
     from.iter().all(|(ident, node)| match into.get(ident) {
         None => true,
         Some(existing) if existing == node => true,
@@ -395,7 +396,7 @@ fn can_merge(into: &BTreeMap<Ident, Node>, from: &BTreeMap<Ident, Node>) -> bool
 
 /// Adds `from`'s nodes to `into`; shared nodes are merged child by child. Only meaningful when
 /// [`can_merge`] holds.
-fn merge_into(into: &mut BTreeMap<Ident, Node>, from: &BTreeMap<Ident, Node>) {
+fn merge_into(into: &mut Children, from: &Children) {
     for (ident, node) in from {
         match into.get_mut(ident) {
             None => {

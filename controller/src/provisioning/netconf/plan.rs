@@ -8,11 +8,12 @@
 //! goes through [`reverse`], and a modification first forgets those entries from what the
 //! owner had, so the diff does not touch them.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use super::compensate::{Known, compensation};
 use crate::provisioning::transactor::{AppliedConfig, DeviceChange, DevicePlan};
 use crate::render::DeviceProfile;
+use crate::southbound::tree::Children;
 use crate::southbound::tree::{
     ConfigTree, DataPath, DiffOptions, Edit, Ident, Key, ListSchema, NewEntries, Node, PrefixMap,
     Removal, SchemaError, diff_with, reverse,
@@ -167,13 +168,13 @@ fn identity_node(ident: &Ident) -> Node {
 /// device's `interfaces` container holds every subscriber's interfaces) — the same rule as a
 /// removal through [`reverse`].
 fn with_scaffold(previous: &ConfigTree, desired: &ConfigTree) -> ConfigTree {
-    fn walk(previous: &BTreeMap<Ident, Node>, out: &mut BTreeMap<Ident, Node>) {
+    fn walk(previous: &Children, out: &mut Children) {
         for (ident, node) in previous {
             if ident.key != Key::Single {
                 continue;
             }
             let target = out.entry(ident.clone()).or_insert_with(|| Node {
-                children: BTreeMap::new(),
+                children: Children::new(),
                 ..node.clone()
             });
             walk(&node.children, &mut target.children);

@@ -1,7 +1,7 @@
 //! Applying an edit to a configuration with RFC 6241 section 7.2 semantics: the datastore
 //! engine of simulated devices, and the reference the diff is tested against.
 
-use std::collections::BTreeMap;
+use super::children::Children;
 
 use super::edit::{DefaultOperation, Edit, Operation};
 use super::node::{ConfigTree, Ident, Node};
@@ -123,8 +123,8 @@ pub fn apply_edit(
 }
 
 fn apply_children(
-    target: &mut BTreeMap<Ident, Node>,
-    edits: &BTreeMap<Ident, Node>,
+    target: &mut Children,
+    edits: &Children,
     inherited: Effective,
     entry: Option<&Ident>,
     path: &mut Vec<Ident>,
@@ -138,7 +138,7 @@ fn apply_children(
 }
 
 fn apply_one(
-    target: &mut BTreeMap<Ident, Node>,
+    target: &mut Children,
     ident: &Ident,
     edit: &Node,
     inherited: Effective,

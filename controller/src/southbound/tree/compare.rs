@@ -1,6 +1,6 @@
 //! Drift: how a device's running configuration departs from what an owner applied.
 
-use std::collections::BTreeMap;
+use super::children::Children;
 
 use super::edit::{Edit, Operation};
 use super::node::{ConfigTree, Ident, Key, Node};
@@ -56,7 +56,7 @@ pub fn compare(owned: &ConfigTree, running: &ConfigTree) -> Vec<Drift> {
 /// The edit putting owned configuration back where it drifted (`merge` of each missing or
 /// different node); `None` without drift.
 pub fn repair(owned: &ConfigTree, running: &ConfigTree) -> Option<Edit> {
-    let mut roots: BTreeMap<Ident, Node> = BTreeMap::new();
+    let mut roots: Children = Children::new();
     for drift in compare(owned, running) {
         let Some(node) = owned.get(&drift.path) else {
             continue;
@@ -71,12 +71,7 @@ pub fn repair(owned: &ConfigTree, running: &ConfigTree) -> Option<Edit> {
 
 /// Puts `node` at `steps` in `into`, creating the nodes on the way from `source` (list
 /// entries with their keys).
-fn insert_at(
-    into: &mut BTreeMap<Ident, Node>,
-    source: &BTreeMap<Ident, Node>,
-    steps: &[Ident],
-    node: Node,
-) {
+fn insert_at(into: &mut Children, source: &Children, steps: &[Ident], node: Node) {
     let Some((first, rest)) = steps.split_first() else {
         return;
     };
@@ -102,8 +97,8 @@ fn shown(node: &Node) -> String {
 }
 
 fn compare_children(
-    owned: &BTreeMap<Ident, Node>,
-    running: &BTreeMap<Ident, Node>,
+    owned: &Children,
+    running: &Children,
     path: &mut Vec<Ident>,
     drifts: &mut Vec<Drift>,
 ) {

@@ -1,6 +1,6 @@
 //! The minimal edit that turns one configuration into another.
 
-use std::collections::BTreeMap;
+use super::children::Children;
 
 use super::edit::{Edit, Operation};
 use super::node::{ConfigTree, Ident, Key, Node};
@@ -85,12 +85,8 @@ pub fn diff_with(
     Edit::from_roots(roots)
 }
 
-fn diff_children(
-    previous: &BTreeMap<Ident, Node>,
-    desired: &BTreeMap<Ident, Node>,
-    options: &DiffOptions,
-) -> BTreeMap<Ident, Node> {
-    let mut out = BTreeMap::new();
+fn diff_children(previous: &Children, desired: &Children, options: &DiffOptions) -> Children {
+    let mut out = Children::new();
     for (ident, want) in desired {
         match previous.get(ident) {
             None => {

@@ -91,9 +91,7 @@ impl DefaultOperation {
 
 impl Edit {
     /// An edit of these top-level nodes, `None` when there are none.
-    pub(super) fn from_roots(
-        roots: std::collections::BTreeMap<super::Ident, super::Node>,
-    ) -> Option<Self> {
+    pub(super) fn from_roots(roots: super::Children) -> Option<Self> {
         if roots.is_empty() {
             None
         } else {

@@ -1,6 +1,6 @@
 //! Merging the fragments several owners want on one device into one desired tree.
 
-use std::collections::BTreeMap;
+use super::children::Children;
 
 use super::node::{ConfigTree, Ident, Node};
 use super::path::DataPath;
@@ -81,8 +81,8 @@ fn shown(node: &Node) -> String {
 }
 
 fn merge_children(
-    into: &mut BTreeMap<Ident, Node>,
-    from: &BTreeMap<Ident, Node>,
+    into: &mut Children,
+    from: &Children,
     path: &mut Vec<Ident>,
 ) -> Result<(), Clash> {
     for (ident, node) in from {

@@ -31,6 +31,7 @@
 //!   from a device ([`ParseMode::Device`]), where undeclared repeats are kept by position.
 
 mod apply;
+mod children;
 mod compare;
 mod diff;
 mod edit;
@@ -49,6 +50,7 @@ mod tests;
 pub(crate) mod proptests;
 
 pub use apply::{EditError, EditErrorTag, apply_edit};
+pub use children::Children;
 pub use compare::{Drift, DriftKind, compare, repair};
 pub use diff::{DiffOptions, NewEntries, Removal, diff, diff_with};
 pub use edit::{DefaultOperation, Edit, Operation};

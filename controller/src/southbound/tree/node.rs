@@ -1,7 +1,7 @@
 //! The config tree data: nodes keyed by their identity among siblings.
 
+use super::children::Children;
 use std::borrow::Cow;
-use std::collections::BTreeMap;
 
 use super::edit::Operation;
 use super::path::DataPath;
@@ -53,7 +53,7 @@ pub struct Node {
     /// The value of a leaf; `None` for containers, list entries and empty leaves.
     pub value: Option<Value>,
     /// Child nodes in canonical order.
-    pub children: BTreeMap<Ident, Node>,
+    pub children: Children,
     /// The `nc:operation` of an edit node; always `None` in a plain config tree.
     pub op: Option<Operation>,
 }
@@ -66,7 +66,7 @@ pub struct Node {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ConfigTree {
     /// Top-level nodes.
-    pub roots: BTreeMap<Ident, Node>,
+    pub roots: Children,
 }
 
 // === impl Value ===
@@ -136,7 +136,7 @@ impl Node {
         Self {
             name,
             value: None,
-            children: BTreeMap::new(),
+            children: Children::new(),
             op: None,
         }
     }
@@ -208,7 +208,7 @@ impl ConfigTree {
     /// Every keyed-list entry, at any depth, in canonical order. These paths are what a
     /// Subscription records as `owned` (written with [`DataPath::format`]).
     pub fn entries(&self) -> Vec<DataPath> {
-        fn walk(children: &BTreeMap<Ident, Node>, path: &mut Vec<Ident>, out: &mut Vec<DataPath>) {
+        fn walk(children: &Children, path: &mut Vec<Ident>, out: &mut Vec<DataPath>) {
             for (ident, node) in children {
                 path.push(ident.clone());
                 if ident.is_entry() {

@@ -1,7 +1,8 @@
 //! Reading XML elements into a config tree.
 
+use super::children::Children;
+use super::children::Entry;
 use std::collections::BTreeMap;
-use std::collections::btree_map::Entry;
 
 use super::TreeError;
 use super::edit::Operation;
@@ -92,8 +93,8 @@ impl Builder<'_> {
         self.names.iter().map(|n| format!("/{n}")).collect()
     }
 
-    fn children(&mut self, elements: &[Element]) -> Result<BTreeMap<Ident, Node>, TreeError> {
-        let mut out: BTreeMap<Ident, Node> = BTreeMap::new();
+    fn children(&mut self, elements: &[Element]) -> Result<Children, TreeError> {
+        let mut out: Children = Children::new();
         // Device mode: names that repeat without a schema entry are keyed by position.
         let mut counts: BTreeMap<(&str, &str), usize> = BTreeMap::new();
         if self.mode == ParseMode::Device {

@@ -1,11 +1,12 @@
 //! Undoing one owner's configuration while leaving what others still use, and dropping
 //! removals of things a device no longer has.
 
-use std::collections::{BTreeMap, BTreeSet};
+use super::children::Children;
+use std::collections::BTreeSet;
 
 use super::diff::{Removal, removal};
 use super::edit::{Edit, Operation};
-use super::node::{ConfigTree, Ident, Node};
+use super::node::{ConfigTree, Ident};
 use super::path::DataPath;
 
 /// The edit removing what `owner_applied` created, except what other owners still hold.
@@ -31,12 +32,12 @@ pub fn reverse(
 }
 
 fn reverse_children(
-    children: &BTreeMap<Ident, Node>,
+    children: &Children,
     path: &mut Vec<Ident>,
     others: &BTreeSet<DataPath>,
     removal_op: Removal,
-) -> BTreeMap<Ident, Node> {
-    let mut out = BTreeMap::new();
+) -> Children {
+    let mut out = Children::new();
     for (ident, node) in children {
         path.push(ident.clone());
         let here = DataPath {
@@ -69,11 +70,8 @@ pub fn prune_absent(edit: &Edit, running: &ConfigTree) -> Option<Edit> {
     Edit::from_roots(roots)
 }
 
-fn prune_children(
-    edits: &BTreeMap<Ident, Node>,
-    running: Option<&BTreeMap<Ident, Node>>,
-) -> BTreeMap<Ident, Node> {
-    let mut out = BTreeMap::new();
+fn prune_children(edits: &Children, running: Option<&Children>) -> Children {
+    let mut out = Children::new();
     for (ident, node) in edits {
         let present = running.and_then(|r| r.get(ident));
         match node.op {

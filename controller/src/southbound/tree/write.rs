@@ -7,7 +7,7 @@
 //! Children come in canonical order, except that a list entry's keys come first, in key
 //! order, as RFC 7950 section 7.8.5 requires.
 
-use std::collections::BTreeMap;
+use super::children::Children;
 
 use sha2::{Digest, Sha256};
 
@@ -61,7 +61,7 @@ impl ConfigTree {
     }
 }
 
-pub(super) fn to_xml(roots: &BTreeMap<Ident, Node>, style: Style) -> String {
+pub(super) fn to_xml(roots: &Children, style: Style) -> String {
     let mut out = String::new();
     for (ident, node) in roots {
         let declare_nc = has_op(node);
