@@ -9,9 +9,10 @@ use std::time::Duration;
 use ferrule_crds::Timestamp;
 use k8s_openapi::api::core::v1::ObjectReference;
 use kube::Client;
-use kube::runtime::events::{Event, EventType, Recorder, Reporter};
+use kube::runtime::events::{Event, EventType, Reporter};
 
 use crate::metrics::Metrics;
+use crate::provisioning::events::Recorder;
 use crate::provisioning::stores::Stores;
 use crate::provisioning::subscription::ledger::ClaimLedger;
 use crate::provisioning::transactor::NetworkTransactor;
@@ -32,7 +33,7 @@ pub struct Context {
     pub metrics: Arc<Metrics>,
     /// Watched caches.
     pub stores: Stores,
-    /// Event recorder.
+    /// Event recorder (bounded memory; see [`crate::provisioning::events`]).
     pub recorder: Recorder,
     /// Retry delays of failing objects.
     pub backoff: RetryBackoff,

@@ -7,6 +7,7 @@
 pub mod allocate;
 pub mod changes;
 pub mod context;
+pub mod events;
 pub mod index;
 pub mod netconf;
 pub mod order;
