@@ -23,6 +23,13 @@ impl Children {
         Self::default()
     }
 
+    /// Children from `entries` already sorted by identity without repeats.
+    pub(super) fn from_sorted(mut entries: Vec<(Ident, Node)>) -> Self {
+        debug_assert!(entries.windows(2).all(|w| w[0].0 < w[1].0));
+        entries.shrink_to_fit();
+        Self { entries }
+    }
+
     fn find<Q>(&self, ident: &Q) -> Result<usize, usize>
     where
         Ident: Borrow<Q>,

@@ -1,7 +1,6 @@
 //! Reading XML elements into a config tree.
 
 use super::children::Children;
-use super::children::Entry;
 use std::collections::BTreeMap;
 
 use super::TreeError;
@@ -93,8 +92,12 @@ impl Builder<'_> {
         self.names.iter().map(|n| format!("/{n}")).collect()
     }
 
+    /// The children of one element. They are collected in document order and sorted once (a
+    /// sorted insert per child would be quadratic in a long list given in reverse order);
+    /// among equal identities the first in the document is kept (device mode) or the document
+    /// is refused.
     fn children(&mut self, elements: &[Element]) -> Result<Children, TreeError> {
-        let mut out: Children = Children::new();
+        let mut out: Vec<(Ident, Node)> = Vec::with_capacity(elements.len());
         // Device mode: names that repeat without a schema entry are keyed by position.
         let mut counts: BTreeMap<(&str, &str), usize> = BTreeMap::new();
         if self.mode == ParseMode::Device {
@@ -115,22 +118,26 @@ impl Builder<'_> {
                     name: ident.name,
                     key: Key::Position(*n),
                 };
-                out.insert(ident, node);
+                out.push((ident, node));
                 continue;
             }
-            match out.entry(ident) {
-                Entry::Vacant(slot) => {
-                    slot.insert(node);
+            out.push((ident, node));
+        }
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut unique: Vec<(Ident, Node)> = Vec::with_capacity(out.len());
+        for (ident, node) in out {
+            match unique.last() {
+                Some((last, _)) if *last == ident => {
+                    if self.mode != ParseMode::Device {
+                        return Err(TreeError::Duplicate {
+                            path: format!("{}/{}", self.where_(), ident.name.name),
+                        });
+                    }
                 }
-                Entry::Occupied(_) if self.mode == ParseMode::Device => {}
-                Entry::Occupied(slot) => {
-                    return Err(TreeError::Duplicate {
-                        path: format!("{}/{}", self.where_(), slot.key().name.name),
-                    });
-                }
+                _ => unique.push((ident, node)),
             }
         }
-        Ok(out)
+        Ok(Children::from_sorted(unique))
     }
 
     fn node(&mut self, element: &Element) -> Result<(Ident, Node), TreeError> {

@@ -482,3 +482,28 @@ fn drift_against_real_netconfd_data() {
     // Unowned configuration on the device stays.
     assert!(repaired.roots.keys().any(|k| k.name.name == "nacm"));
 }
+
+#[test]
+fn a_long_list_in_any_order_parses_to_the_same_tree() {
+    let schema = schema();
+    let names: Vec<String> = (0..2000).map(|i| format!("ge-0/0/{i}")).collect();
+    let ascending: String = names.iter().map(|n| iface(n, None, None)).collect();
+    let descending: String = names.iter().rev().map(|n| iface(n, None, None)).collect();
+    let a = tree(&format!(
+        "<interfaces xmlns=\"{IF}\">{ascending}</interfaces>"
+    ));
+    let d = tree(&format!(
+        "<interfaces xmlns=\"{IF}\">{descending}</interfaces>"
+    ));
+    assert_eq!(a, d);
+    assert_eq!(a.entries().len(), 2000);
+    // Device mode keeps the first of two entries with the same key.
+    let twice = format!(
+        "<interfaces xmlns=\"{IF}\">{}{}</interfaces>",
+        iface("a", Some("first"), None),
+        iface("a", Some("second"), None)
+    );
+    let device =
+        ConfigTree::parse_with(&twice, &schema, &XmlLimits::default(), ParseMode::Device).unwrap();
+    assert!(device.to_xml().contains("first") && !device.to_xml().contains("second"));
+}
