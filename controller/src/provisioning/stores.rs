@@ -71,6 +71,8 @@ pub struct Stores {
     pub subscriptions_by: Index<Subscription>,
     /// Claims by pool.
     pub claims_by_pool: Index<ResourceClaim>,
+    /// Orders still running, by the subscriptions their items name ([`order_keys`]).
+    pub orders_by_subscription: Index<ServiceOrder>,
 }
 
 impl fmt::Debug for Stores {
@@ -181,7 +183,8 @@ impl Stores {
             spawn_indexed(scope.api(client.clone()), claim_keys);
         let ((subscriptions, subscription_changes, f), subscriptions_by) =
             spawn_indexed(scope.api(client.clone()), subscription_keys);
-        let (orders, order_changes, g) = spawn_shared(scope.api(client.clone()));
+        let ((orders, order_changes, g), orders_by_subscription) =
+            spawn_indexed(scope.api(client.clone()), order_keys);
         let stores = Self {
             customers,
             products,
@@ -192,6 +195,7 @@ impl Stores {
             orders,
             subscriptions_by,
             claims_by_pool,
+            orders_by_subscription,
         };
         let streams = Streams {
             subscriptions: subscription_changes,
@@ -224,6 +228,12 @@ impl Stores {
     /// Claims of the pool `pool` of `ns`.
     pub fn claims_of_pool(&self, ns: &str, pool: &str) -> Vec<Arc<ResourceClaim>> {
         self.claims_by_pool.get(&key(&["pool", ns, pool]))
+    }
+
+    /// Orders of `ns` still running that name the subscription `sub` in an item.
+    pub fn orders_naming(&self, ns: &str, sub: &str) -> Vec<Arc<ServiceOrder>> {
+        self.orders_by_subscription
+            .get(&key(&["subscription", ns, sub]))
     }
 
     /// Waits until every cache holds its first full list.
@@ -287,6 +297,26 @@ pub fn subscription_keys(sub: &Subscription) -> Vec<String> {
         }
     }
     keys
+}
+
+/// Index keys of an order still running: the subscriptions its items name. A finished order
+/// has none (nothing a subscription does changes it any more).
+pub fn order_keys(order: &ServiceOrder) -> Vec<String> {
+    let finished = order
+        .status
+        .as_ref()
+        .and_then(|s| s.state)
+        .is_some_and(super::order::progress::is_final);
+    if finished {
+        return Vec::new();
+    }
+    let ns = order.meta().namespace.as_deref().unwrap_or_default();
+    order
+        .spec
+        .items
+        .iter()
+        .map(|item| key(&["subscription", ns, &item.subscription]))
+        .collect()
 }
 
 /// Index keys of a claim: its pool.

@@ -323,10 +323,11 @@ pub async fn run(
     subscriptions: Changes<Subscription>,
     shutdown: impl Future<Output = ()> + Send + Sync + 'static,
 ) {
-    let cached = ctx.stores.orders.clone();
-    Controller::for_shared_stream(orders.stream(), cached.clone())
+    let stores = ctx.stores.clone();
+    Controller::for_shared_stream(orders.stream(), stores.orders.clone())
         .watches_shared_stream(subscriptions.stream(), move |sub: Arc<Subscription>| {
-            orders_for(&sub, &cached.state())
+            let ns = sub.namespace().unwrap_or_default();
+            orders_for(&sub, &stores.orders_naming(&ns, &sub.name_any()))
         })
         .graceful_shutdown_on(shutdown)
         .run(reconcile, error_policy, ctx)
@@ -374,5 +375,16 @@ mod tests {
             .map(|r| r.name)
             .collect();
         assert_eq!(names, ["o1"]);
+        // The index a subscription event looks in holds running orders only, by the
+        // subscriptions their items name.
+        let keys = |o: &Arc<ServiceOrder>| crate::provisioning::stores::order_keys(o);
+        assert_eq!(
+            keys(&orders[0]),
+            [format!(
+                "subscription/{}/s1",
+                orders[0].namespace().unwrap_or_default()
+            )]
+        );
+        assert!(keys(&orders[1]).is_empty(), "a completed order");
     }
 }
