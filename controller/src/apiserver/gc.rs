@@ -153,11 +153,6 @@ async fn everything(
 #[derive(serde::Deserialize)]
 struct Skeleton {
     metadata: SkeletonMeta,
-    series: Option<Value>,
-    #[serde(rename = "lastTimestamp")]
-    last_timestamp: Option<Value>,
-    #[serde(rename = "eventTime")]
-    event_time: Option<Value>,
 }
 
 /// The metadata fields a pass reads (not managedFields, labels or annotations, which are
@@ -169,7 +164,6 @@ struct SkeletonMeta {
     namespace: String,
     uid: String,
     resource_version: Option<String>,
-    creation_timestamp: Option<Value>,
     deletion_timestamp: Option<Value>,
     finalizers: Vec<String>,
     owner_references: Vec<OwnerUid>,
@@ -182,7 +176,8 @@ struct OwnerUid {
 }
 
 /// The stored object `text` reduced to what a pass reads; namespaces and CRDs (few, and read
-/// further) in full. Writes start from the full object ([`full`]).
+/// further) in full; an event's expiry decided on the whole event, which is then dropped.
+/// Writes start from the full object ([`full`]).
 fn skeleton(
     rt: &Arc<ResourceType>,
     text: &str,
@@ -192,22 +187,8 @@ fn skeleton(
     let full = matches!(rt.builtin, Some(Builtin::Namespace | Builtin::Crd))
         .then(|| serde_json::from_str(text))
         .transpose()?;
-    let expired = rt.builtin == Some(Builtin::CoreEvent) && {
-        let mut times = serde_json::Map::new();
-        for (name, value) in [
-            ("series", parsed.series),
-            ("lastTimestamp", parsed.last_timestamp),
-            ("eventTime", parsed.event_time),
-        ] {
-            if let Some(value) = value {
-                times.insert(name.into(), value);
-            }
-        }
-        if let Some(created) = parsed.metadata.creation_timestamp.clone() {
-            times.insert("metadata".into(), json!({ "creationTimestamp": created }));
-        }
-        event_expired(&Value::Object(times), now)
-    };
+    let expired =
+        rt.builtin == Some(Builtin::CoreEvent) && event_expired(&serde_json::from_str(text)?, now);
     let meta = parsed.metadata;
     Ok(Item {
         rt: rt.clone(),

@@ -41,6 +41,18 @@ pub fn owner_uids(object: &Value) -> impl Iterator<Item = &str> {
         .filter_map(|r| r.get("uid").and_then(Value::as_str))
 }
 
+impl Owners {
+    /// Adds `uids`, allocating only for the ones not known yet (most writes name an owner
+    /// already known).
+    fn add<'a>(&mut self, uids: impl IntoIterator<Item = &'a str>) {
+        for uid in uids {
+            if !self.uids.contains(uid) {
+                self.uids.insert(uid.to_owned());
+            }
+        }
+    }
+}
+
 // === impl OwnerTracker ===
 
 impl OwnerTracker {
@@ -57,7 +69,7 @@ impl OwnerTracker {
         if owners.peek().is_none() {
             return;
         }
-        self.with(|o| o.uids.extend(owners.map(str::to_string)));
+        self.with(|o| o.add(owners));
     }
 
     /// `object` was deleted: whether a pass should look for dependents it left without owners.
@@ -74,7 +86,7 @@ impl OwnerTracker {
     /// writes during the pass stay, the pass may have read the store before those writes).
     pub fn passed<'a>(&self, uids: impl IntoIterator<Item = &'a str>) {
         self.with(|o| {
-            o.uids.extend(uids.into_iter().map(str::to_string));
+            o.add(uids);
             o.known = true;
         });
     }
