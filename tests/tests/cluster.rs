@@ -178,6 +178,7 @@ metadata: {{name: isp}}
 apiVersion: v1
 kind: Secret
 metadata: {{name: netsim-admin, namespace: isp}}
+type: ferrule.dev/device-credentials
 stringData: {{username: admin, password: admin}}
 ---
 apiVersion: bss.ferrule.dev/v1alpha1

@@ -44,6 +44,7 @@ async fn real_server_scenario(
 ) -> anyhow::Result<()> {
     let secret: Secret = serde_json::from_value(json!({
         "metadata": {"name": "netconfd-login", "namespace": NS},
+        "type": "ferrule.dev/device-credentials",
         "stringData": {"username": peer.user, "password": peer.env.password}
     }))?;
     Api::<Secret>::namespaced(lab.client.clone(), NS)
