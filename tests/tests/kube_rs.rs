@@ -458,6 +458,21 @@ async fn deletion_propagation_policies() -> anyhow::Result<()> {
     })
     .await
     .context("the child is deleted in the foreground deletion")?;
+    // Let the collector look again at the parent with its dependent being deleted: two
+    // background deletions done one after the other take at least one whole pass that
+    // started after the child was marked.
+    for probe in ["probe1", "probe2"] {
+        parent_and_child(&cms, probe).await?;
+        cms.delete(&format!("parent-{probe}"), &DeleteParams::background())
+            .await?;
+        let child = format!("child-{probe}");
+        eventually(Duration::from_secs(30), || {
+            let cms = cms.clone();
+            let child = child.clone();
+            async move { cms.get_opt(&child).await.ok()?.is_none().then_some(()) }
+        })
+        .await?;
+    }
     let parent = cms.get_opt("parent-fg").await?.context("parent gone")?;
     ensure!(
         marked(&parent),
