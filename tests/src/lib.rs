@@ -152,7 +152,8 @@ where
 pub const CHILD_ARGS: &str = "FERRULE_E2E_CHILD_ARGS";
 
 /// The body of a test binary's child test: runs the `ferrule` command line given in
-/// [`CHILD_ARGS`] exactly as the binary's `main` does; a no-op in a normal test run.
+/// [`CHILD_ARGS`] exactly as the binary's `main` does. The child test is `#[ignore]`d, so a
+/// normal run skips it; run by hand without [`CHILD_ARGS`] it fails.
 ///
 /// Tests that need `ferrule` as a separate process (to kill it, to talk to it as a user would)
 /// run their own test binary again with [`spawn_child`], which runs only that test. (Building
@@ -160,7 +161,7 @@ pub const CHILD_ARGS: &str = "FERRULE_E2E_CHILD_ARGS";
 /// workspace.)
 pub fn run_child() -> anyhow::Result<()> {
     let Ok(args) = std::env::var(CHILD_ARGS) else {
-        return Ok(());
+        bail!("{CHILD_ARGS} is not set: this test only runs as a child process of spawn_child");
     };
     let args: Vec<String> = serde_json::from_str(&args).context("child arguments")?;
     use clap::Parser as _;
@@ -177,8 +178,8 @@ pub struct FerruleChild {
     pub ready_line: String,
 }
 
-/// Runs this test binary again as a child running only `child_test` (whose body is
-/// [`run_child`]) with the `ferrule` arguments `args`, and waits until it prints a line
+/// Runs this test binary again as a child running only `child_test` (an `#[ignore]`d test
+/// whose body is [`run_child`], hence `--ignored --exact`) with the `ferrule` arguments `args`, and waits until it prints a line
 /// containing `ready` (60 s at most). Its stdout is drained afterwards; stderr is dropped
 /// unless `FERRULE_E2E_CHILD_LOGS` is set.
 pub async fn spawn_child(
@@ -189,7 +190,13 @@ pub async fn spawn_child(
     use tokio::io::{AsyncBufReadExt, BufReader};
     let logs = std::env::var_os("FERRULE_E2E_CHILD_LOGS").is_some();
     let mut child = tokio::process::Command::new(std::env::current_exe()?)
-        .args(["--exact", child_test, "--nocapture", "--test-threads=1"])
+        .args([
+            "--ignored",
+            "--exact",
+            child_test,
+            "--nocapture",
+            "--test-threads=1",
+        ])
         .env(CHILD_ARGS, serde_json::to_string(args)?)
         .env("RUST_LOG", if logs { "info" } else { "warn" })
         .stdout(Stdio::piped())

@@ -13,9 +13,10 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const NS: &str = "isp";
 
-/// In the child process: the `ferrule run` command line it was given. A no-op in a normal
-/// test run.
+/// In the child process: the `ferrule run` command line it was given. Ignored in a normal
+/// test run; [`ferrule_e2e::spawn_child`] runs it with `--ignored --exact`.
 #[test]
+#[ignore = "child process of the cluster tests, started by spawn_child"]
 fn ferrule_run_child() -> anyhow::Result<()> {
     ferrule_e2e::run_child()
 }
@@ -178,6 +179,7 @@ metadata: {{name: isp}}
 apiVersion: v1
 kind: Secret
 metadata: {{name: netsim-admin, namespace: isp}}
+type: ferrule.dev/device-credentials
 stringData: {{username: admin, password: admin}}
 ---
 apiVersion: bss.ferrule.dev/v1alpha1

@@ -17,7 +17,7 @@ use crate::southbound::rpc::{Datastore, Filter};
 #[error("{message}")]
 pub struct AgentError {
     /// Condition reason: `ConnectFailed`, `HostKeyMismatch`, `HostKeyNotPinned`,
-    /// `AuthenticationFailed`, `CredentialsInvalid`, `ReadFailed`.
+    /// `AuthenticationFailed`, `CredentialsNotPermitted`, `CredentialsInvalid`, `ReadFailed`.
     pub reason: &'static str,
     /// The error, verbatim.
     pub message: String,
@@ -79,6 +79,7 @@ impl<C: Connector> NetconfAgent<C> {
 /// The condition reason of a session failure.
 pub fn session_reason(err: &SessionError) -> &'static str {
     let client = match err {
+        SessionError::NotPermitted { .. } => return "CredentialsNotPermitted",
         SessionError::Secret { .. } | SessionError::Credentials { .. } => {
             return "CredentialsInvalid";
         }

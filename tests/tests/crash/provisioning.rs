@@ -285,6 +285,7 @@ async fn seed(client: &Client, netsim: &Netsim) -> anyhow::Result<()> {
     let objects = [
         json!({"apiVersion": "v1", "kind": "Secret",
                "metadata": {"name": "netsim-admin", "namespace": NS},
+               "type": "ferrule.dev/device-credentials",
                "stringData": {"username": "admin", "password": "admin"}}),
         json!({"apiVersion": "bss.ferrule.dev/v1alpha1", "kind": "Product",
                "metadata": {"name": "fibre-500", "namespace": NS},
