@@ -17,6 +17,7 @@
 pub mod age;
 pub mod apply;
 pub mod builtin;
+pub mod conn;
 pub mod context;
 pub mod crd;
 pub mod decode;
