@@ -41,6 +41,7 @@ pub mod registry;
 pub mod request;
 pub mod response;
 pub mod rest;
+pub mod review;
 pub mod selector;
 pub mod server;
 pub mod status;

@@ -22,7 +22,7 @@ use super::request::{Route, Want, negotiate, parse_path};
 use super::response::{discovery_media_type, json_with, ok, text};
 use super::status::ApiError;
 use super::store::{Durability, Retention, Store, StoreConfig};
-use super::{discovery, fsutil, pki, token};
+use super::{discovery, fsutil, pki, review, token};
 
 /// How to run the API server.
 #[derive(Debug, Clone)]
@@ -326,6 +326,9 @@ async fn dispatch(State(ctx): State<Arc<Ctx>>, request: Request<Body>) -> Respon
         .into_response();
     }
     let result = match route {
+        Route::Resource(rp) if review::is_review_group(&rp.group) => {
+            return review::handle(&ctx, rp, request).await;
+        }
         Route::Resource(rp) => return ctx.handle_resource(rp, request).await,
         Route::Health => {
             return if ctx.is_ready() {
@@ -349,7 +352,7 @@ async fn dispatch(State(ctx): State<Arc<Ctx>>, request: Request<Body>) -> Respon
         }
         Route::Group(g) => {
             let registry = ctx.registry();
-            if registry.versions(&g).is_empty() {
+            if registry.versions(&g).is_empty() && !review::is_review_group(&g) {
                 Err(ApiError::no_route(&path))
             } else {
                 Ok(ok(&discovery::api_group(&registry, &g)))
@@ -357,7 +360,7 @@ async fn dispatch(State(ctx): State<Arc<Ctx>>, request: Request<Body>) -> Respon
         }
         Route::GroupVersion(g, v) => {
             let registry = ctx.registry();
-            if registry.serves_version(&g, &v) {
+            if registry.serves_version(&g, &v) || !review::types_of(&g, &v).is_empty() {
                 Ok(ok(&discovery::api_resource_list(&registry, &g, &v)))
             } else {
                 Err(ApiError::no_route(&path))

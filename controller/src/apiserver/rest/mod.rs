@@ -23,6 +23,7 @@ use super::request::{Query, ResourcePath, Want, negotiate};
 use super::status::ApiError;
 use super::store::ObjectKey;
 
+pub use body::read_limited;
 pub use delete::{DeletePolicy, delete_object};
 pub use write::{Change, Managed, WriteOptions, Written, create_object, update_object};
 
