@@ -6,7 +6,8 @@
 //!
 //! - a deadline for the TLS handshake ([`ConnLimits::tls_handshake_timeout`]);
 //! - a deadline for each request's header ([`ConnLimits::header_read_timeout`]), enforced by
-//!   hyper's HTTP/1 server once it has a timer;
+//!   hyper's HTTP/1 server once it has a timer. hyper runs it from the moment it waits for a
+//!   request, so it also closes HTTP/1 keep-alive connections idle for that long;
 //! - an idle deadline ([`ConnLimits::idle_timeout`]): a connection with no request in flight
 //!   for that long is shut down gracefully. A request counts as in flight until its response
 //!   body has been sent or dropped, so a watch stream that lasts an hour keeps its connection;
@@ -60,9 +61,11 @@ impl ConnLimits {
     /// Default TLS handshake deadline.
     pub const DEFAULT_TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
     /// Default header read deadline.
-    pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
-    /// Default idle deadline.
-    pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(90);
+    pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
+    /// Default idle deadline: longer than the 90 s after which Go's and hyper's client pools drop
+    /// an idle connection, so that clients, not the server, usually close idle HTTP/2
+    /// connections (a request crossing a server-side close fails).
+    pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(120);
     /// Default HTTP/2 ping interval.
     pub const DEFAULT_H2_KEEPALIVE_INTERVAL: Duration = Duration::from_secs(30);
     /// Default HTTP/2 ping deadline.
