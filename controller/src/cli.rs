@@ -8,6 +8,7 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 
+use crate::apiserver::conn::{ConnLimitArgs, ConnLimits};
 use crate::apiserver::store::Durability;
 use crate::apiserver::{self, ServeConfig, health};
 use crate::metrics::{self, Metrics};
@@ -100,6 +101,9 @@ pub struct UpArgs {
     /// when it did not settle).
     #[arg(long)]
     pub exit_after_apply: bool,
+    /// Deadlines and connection cap of the API port and the HTTP port.
+    #[command(flatten)]
+    pub limits: ConnLimitArgs,
 }
 
 /// Runs one parsed command line.
@@ -155,12 +159,12 @@ pub(crate) struct HttpPort {
 }
 
 impl HttpPort {
-    /// Serves `/healthz`, `/readyz` and `/metrics` on `listen`.
-    pub(crate) async fn serve(listen: SocketAddr) -> anyhow::Result<Self> {
+    /// Serves `/healthz`, `/readyz` and `/metrics` on `listen` within `limits`.
+    pub(crate) async fn serve(listen: SocketAddr, limits: ConnLimits) -> anyhow::Result<Self> {
         let readiness = health::Readiness::default();
         let metrics = Arc::new(Metrics::new());
         let router = health::router(readiness.clone()).merge(metrics::router(metrics.clone()));
-        let (addr, task) = health::serve(listen, router)
+        let (addr, task) = health::serve(listen, router, limits)
             .await
             .with_context(|| format!("listening on {listen}"))?;
         Ok(Self {
@@ -237,11 +241,12 @@ pub async fn up(args: UpArgs) -> anyhow::Result<()> {
         metrics,
         addr: http_addr,
         task: http_task,
-    } = HttpPort::serve(args.http_listen).await?;
+    } = HttpPort::serve(args.http_listen, args.limits.limits()).await?;
     let mut config = ServeConfig::new(&args.data, args.api_listen);
     config.kubeconfig_path = args.kubeconfig.clone();
     config.insecure_http = args.insecure_http;
     config.allow_remote = args.allow_remote;
+    config.limits = args.limits.limits();
     config.durability = args.durability;
     config.crds = ferrule_crds::crdgen::all_crds()
         .iter()

@@ -36,8 +36,9 @@ pub struct RunArgs {
     /// Serve only this namespace (default: every namespace).
     #[arg(short, long, env = "FERRULE_NAMESPACE")]
     pub namespace: Option<String>,
-    /// Address of the HTTP port (health and metrics). In a pod, `0.0.0.0:8080` lets the
-    /// kubelet's probes and Prometheus in.
+    /// Address of the HTTP port (health and metrics). In a pod, the pod's own IP
+    /// (`$(POD_IP):8080`, as deploy/deployment.yaml does) lets the kubelet's probes and
+    /// Prometheus in without listening on every interface.
     #[arg(long, env = "FERRULE_HTTP_LISTEN", default_value = "127.0.0.1:8080")]
     pub http_listen: SocketAddr,
     /// Seconds between drift checks of a connected device.
@@ -49,6 +50,9 @@ pub struct RunArgs {
     /// A folder of templates for those profiles.
     #[arg(long, env = "FERRULE_TEMPLATES_DIR")]
     pub templates: Option<PathBuf>,
+    /// Deadlines and connection cap of the HTTP port.
+    #[command(flatten)]
+    pub limits: crate::apiserver::conn::ConnLimitArgs,
 }
 
 /// A client for the cluster of `kubeconfig`, or of the environment when `None`.
@@ -72,7 +76,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         .context("loading device profiles")?;
     let renderer = Arc::new(Renderer::new(profiles).context("compiling templates")?);
     let client = client(args.kubeconfig.as_deref()).await?;
-    let http = HttpPort::serve(args.http_listen).await?;
+    let http = HttpPort::serve(args.http_listen, args.limits.limits()).await?;
     let edge = start::netconf_edge(client.clone(), renderer.clone(), ManagerPolicy::default());
     let options = start::Options {
         scope: args.namespace.clone().map_or(Scope::All, Scope::Namespace),

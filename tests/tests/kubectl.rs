@@ -707,3 +707,121 @@ async fn kubectl_explain_wraps_ferrule_descriptions_as_paragraphs() -> anyhow::R
     }
     Ok(())
 }
+
+/// `kubectl auth can-i` and `kubectl auth whoami` against the server's one identity, which
+/// may do everything that exists; without the token they are refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kubectl_auth_can_i_and_whoami() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let work = tempfile::tempdir()?;
+    let mut config = ferrule::apiserver::ServeConfig::new(dir.path(), "127.0.0.1:0".parse()?);
+    config.crds = ferrule_crds::crdgen::all_crds()
+        .iter()
+        .map(serde_json::to_value)
+        .collect::<Result<_, _>>()?;
+    let server = ferrule::apiserver::serve(config).await?;
+    let k = Kubectl::new(server.kubeconfig_path(), work.path());
+
+    // Discovery lists the review resources, create-only.
+    let resources = k
+        .ok(&[
+            "api-resources",
+            "--api-group=authorization.k8s.io",
+            "-o",
+            "wide",
+        ])
+        .await?;
+    ensure!(
+        resources.contains("selfsubjectaccessreviews")
+            && resources.contains("selfsubjectrulesreviews"),
+        "{resources}"
+    );
+    let versions = k.ok(&["api-versions"]).await?;
+    ensure!(
+        versions.contains("authorization.k8s.io/v1")
+            && versions.contains("authentication.k8s.io/v1"),
+        "{versions}"
+    );
+
+    // Anything that exists: yes (exit 0).
+    for args in [
+        &["auth", "can-i", "create", "subscriptions", "-n", "x"][..],
+        &["auth", "can-i", "delete", "devices.oss.ferrule.dev", "-A"],
+        &[
+            "auth",
+            "can-i",
+            "patch",
+            "subscriptions",
+            "--subresource=status",
+            "-n",
+            "x",
+        ],
+        &["auth", "can-i", "get", "/healthz"],
+        &["auth", "can-i", "*", "*"],
+    ] {
+        let out = k.run(args).await?;
+        ensure!(out.ok() && out.stdout.trim() == "yes", "{args:?}: {out:?}");
+    }
+    // What does not exist: no (exit 1), with the reason.
+    let out = k
+        .run(&["auth", "can-i", "create", "pods", "-n", "x"])
+        .await?;
+    ensure!(out.code == 1 && out.stdout.starts_with("no"), "{out:?}");
+    ensure!(out.stdout.contains("does not serve pods"), "{out:?}");
+    let out = k
+        .run(&["auth", "can-i", "escalate", "subscriptions", "-n", "x"])
+        .await?;
+    ensure!(out.code == 1 && out.stdout.starts_with("no"), "{out:?}");
+
+    // --list: every served resource with its verbs.
+    let list = k.ok(&["auth", "can-i", "--list", "-n", "x"]).await?;
+    let line = |needle: &str| {
+        list.lines()
+            .find(|l| l.split_whitespace().next() == Some(needle))
+            .map(str::to_string)
+    };
+    let subs = line("subscriptions.bss.ferrule.dev").context(list.clone())?;
+    ensure!(
+        subs.contains("[create delete deletecollection get list patch update watch]"),
+        "{subs}"
+    );
+    let status = line("subscriptions.bss.ferrule.dev/status").context(list.clone())?;
+    ensure!(status.contains("[get patch update]"), "{status}");
+    ensure!(line("configmaps").is_some(), "{list}");
+
+    // whoami, as a table and as JSON.
+    let table = k.ok(&["auth", "whoami"]).await?;
+    ensure!(table.contains("ferrule-admin"), "{table}");
+    let json: serde_json::Value =
+        serde_json::from_str(&k.ok(&["auth", "whoami", "-o", "json"]).await?)?;
+    ensure!(json["kind"] == "SelfSubjectReview", "{json}");
+    ensure!(json["apiVersion"] == "authentication.k8s.io/v1", "{json}");
+    ensure!(
+        json["status"]["userInfo"]["username"] == "ferrule-admin",
+        "{json}"
+    );
+    ensure!(
+        json["status"]["userInfo"]["groups"]
+            == serde_json::json!(["system:masters", "system:authenticated"]),
+        "{json}"
+    );
+
+    // Without the token: 401, as for every other request.
+    let anonymous = work.path().join("anonymous.kubeconfig");
+    let text = std::fs::read_to_string(server.kubeconfig_path())?;
+    let token = &server.kubeconfig().token;
+    std::fs::write(&anonymous, text.replace(token.as_str(), "not-the-token"))?;
+    let anon = Kubectl::new(&anonymous, work.path());
+    for args in [
+        &["auth", "can-i", "create", "subscriptions", "-n", "x"][..],
+        &["auth", "whoami"],
+    ] {
+        let out = anon.run(args).await?;
+        ensure!(
+            !out.ok() && out.stderr.contains("Unauthorized"),
+            "{args:?}: {out:?}"
+        );
+    }
+    server.shutdown().await;
+    Ok(())
+}

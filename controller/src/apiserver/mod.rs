@@ -17,6 +17,7 @@
 pub mod age;
 pub mod apply;
 pub mod builtin;
+pub mod conn;
 pub mod context;
 pub mod crd;
 pub mod decode;
@@ -40,6 +41,7 @@ pub mod registry;
 pub mod request;
 pub mod response;
 pub mod rest;
+pub mod review;
 pub mod selector;
 pub mod server;
 pub mod status;

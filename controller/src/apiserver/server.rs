@@ -11,19 +11,18 @@ use axum::extract::{Request, State};
 use axum::http::{Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use hyper_util::rt::{TokioExecutor, TokioIo};
-use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+use super::conn::{self, ConnLimits};
 use super::context::{Ctx, Tuning};
 use super::kubeconfig::{self, KubeconfigData};
 use super::request::{Route, Want, negotiate, parse_path};
 use super::response::{discovery_media_type, json_with, ok, text};
 use super::status::ApiError;
 use super::store::{Durability, Retention, Store, StoreConfig};
-use super::{discovery, fsutil, pki, token};
+use super::{discovery, fsutil, pki, review, token};
 
 /// How to run the API server.
 #[derive(Debug, Clone)]
@@ -46,6 +45,8 @@ pub struct ServeConfig {
     pub retention: Retention,
     /// When the store acknowledges a write relative to the disk.
     pub durability: Durability,
+    /// Deadlines and the connection cap of the API port.
+    pub limits: ConnLimits,
 }
 
 impl ServeConfig {
@@ -61,6 +62,7 @@ impl ServeConfig {
             bookmark_interval: Duration::from_secs(15),
             retention: Retention::default(),
             durability: Durability::default(),
+            limits: ConnLimits::default(),
         }
     }
 }
@@ -252,11 +254,15 @@ pub async fn serve(config: ServeConfig) -> Result<ApiServer, ServeError> {
         Some(material) => Some(material.server_config()?),
         None => None,
     };
-    let mut tasks = vec![tokio::spawn(accept_loop(
+    let mut stop = shutdown_rx.clone();
+    let mut tasks = vec![tokio::spawn(conn::accept_loop(
         listener,
         router,
         tls_config,
-        shutdown_rx.clone(),
+        config.limits,
+        async move {
+            let _ = stop.changed().await;
+        },
     ))];
     tasks.extend(ctx.spawn_background(shutdown_rx));
     tracing::info!(%addr, tls = !config.insecure_http, "API server listening");
@@ -268,59 +274,6 @@ pub async fn serve(config: ServeConfig) -> Result<ApiServer, ServeError> {
         tasks,
         ctx,
     })
-}
-
-async fn accept_loop(
-    listener: TcpListener,
-    router: Router,
-    tls: Option<Arc<rustls::ServerConfig>>,
-    mut shutdown: watch::Receiver<bool>,
-) {
-    let acceptor = tls.map(tokio_rustls::TlsAcceptor::from);
-    let mut connections = tokio::task::JoinSet::new();
-    loop {
-        let accepted = tokio::select! {
-            r = listener.accept() => r,
-            _ = shutdown.changed() => break,
-            Some(_) = connections.join_next(), if !connections.is_empty() => continue,
-        };
-        let (stream, peer) = match accepted {
-            Ok(x) => x,
-            Err(e) => {
-                tracing::warn!(error = %e, "accept failed");
-                continue;
-            }
-        };
-        let _ = stream.set_nodelay(true);
-        let service = TowerToHyperService::new(router.clone());
-        let acceptor = acceptor.clone();
-        connections.spawn(async move {
-            let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
-            let result = match acceptor {
-                Some(acceptor) => match acceptor.accept(stream).await {
-                    Ok(tls) => {
-                        builder
-                            .serve_connection_with_upgrades(TokioIo::new(tls), service)
-                            .await
-                    }
-                    Err(e) => {
-                        tracing::debug!(%peer, error = %e, "TLS handshake failed");
-                        return;
-                    }
-                },
-                None => {
-                    builder
-                        .serve_connection_with_upgrades(TokioIo::new(stream), service)
-                        .await
-                }
-            };
-            if let Err(e) = result {
-                tracing::debug!(%peer, error = %e, "connection ended with an error");
-            }
-        });
-    }
-    // Dropping the set aborts every open connection, watch streams included.
-    connections.abort_all();
 }
 
 fn router(ctx: Arc<Ctx>) -> Router {
@@ -373,6 +326,9 @@ async fn dispatch(State(ctx): State<Arc<Ctx>>, request: Request<Body>) -> Respon
         .into_response();
     }
     let result = match route {
+        Route::Resource(rp) if review::is_review_group(&rp.group) => {
+            return review::handle(&ctx, rp, request).await;
+        }
         Route::Resource(rp) => return ctx.handle_resource(rp, request).await,
         Route::Health => {
             return if ctx.is_ready() {
@@ -396,7 +352,7 @@ async fn dispatch(State(ctx): State<Arc<Ctx>>, request: Request<Body>) -> Respon
         }
         Route::Group(g) => {
             let registry = ctx.registry();
-            if registry.versions(&g).is_empty() {
+            if registry.versions(&g).is_empty() && !review::is_review_group(&g) {
                 Err(ApiError::no_route(&path))
             } else {
                 Ok(ok(&discovery::api_group(&registry, &g)))
@@ -404,7 +360,7 @@ async fn dispatch(State(ctx): State<Arc<Ctx>>, request: Request<Body>) -> Respon
         }
         Route::GroupVersion(g, v) => {
             let registry = ctx.registry();
-            if registry.serves_version(&g, &v) {
+            if registry.serves_version(&g, &v) || !review::types_of(&g, &v).is_empty() {
                 Ok(ok(&discovery::api_resource_list(&registry, &g, &v)))
             } else {
                 Err(ApiError::no_route(&path))
