@@ -132,6 +132,10 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
+/// How long the runtime waits, once a long-lived command returned, for tasks that are still
+/// running (a dropped transaction's batch, a closing SSH session) before the process exits.
+const RUNTIME_SHUTDOWN: Duration = Duration::from_secs(1);
+
 /// Runs a long-lived command (`up`, `run`) on a multi-threaded runtime, logging at info.
 fn serve(command: impl std::future::Future<Output = anyhow::Result<()>>) -> anyhow::Result<()> {
     init_tracing("info");
@@ -139,7 +143,10 @@ fn serve(command: impl std::future::Future<Output = anyhow::Result<()>>) -> anyh
         .enable_all()
         .build()
         .context("starting the async runtime")?;
-    runtime.block_on(command)
+    let result = runtime.block_on(command);
+    // Dropping the runtime would wait for blocking work without limit.
+    runtime.shutdown_timeout(RUNTIME_SHUTDOWN);
+    result
 }
 
 /// The HTTP port of a long-lived command: health and metrics.
@@ -281,6 +288,8 @@ pub async fn up(args: UpArgs) -> anyhow::Result<()> {
     }
     readiness.set(false);
     tracing::info!("shutting down");
+    // Bounded (start::SHUTDOWN_GRACE); the API server stays up until the controllers are
+    // stopped, so a journal write in flight is applied whole or not at all.
     controllers.shutdown().await;
     server.shutdown().await;
     if let Some(netsim) = netsim {
