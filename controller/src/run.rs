@@ -86,6 +86,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         .await
         .context("starting the controllers")?;
     http.readiness.set(true);
+    let mut signal = crate::cli::ShutdownSignal::install()?;
     println!(
         "ferrule is running: controllers for {}, HTTP http://{}",
         args.namespace.as_deref().map_or_else(
@@ -94,7 +95,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         ),
         http.addr
     );
-    crate::cli::shutdown_signal().await;
+    signal.recv().await;
     http.readiness.set(false);
     tracing::info!("shutting down");
     // Bounded by start::SHUTDOWN_GRACE.

@@ -107,3 +107,68 @@ async fn sigint_stops_within_a_bound_and_leaves_the_journal_to_recovery() -> any
     netsim.shutdown().await;
     Ok(())
 }
+
+/// `ferrule up --apply` waits for the applied manifests to settle; Ctrl-C during that wait
+/// (a subscription on an unreachable device never settles) stops it in order too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigint_while_waiting_for_applied_manifests_stops_in_order() -> anyhow::Result<()> {
+    let closed = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+        listener.local_addr()?
+    };
+    let data = tempfile::tempdir()?;
+    let objects = [
+        json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS}}),
+        json!({"apiVersion": "v1", "kind": "Secret",
+               "metadata": {"name": "admin", "namespace": NS},
+               "stringData": {"username": "admin", "password": "admin"}}),
+        json!({"apiVersion": "bss.ferrule.dev/v1alpha1", "kind": "Product",
+               "metadata": {"name": "fibre-500", "namespace": NS},
+               "spec": {"displayName": "Fibre 500", "serviceType": "internet-access",
+                        "parameters": {"downMbps": 500, "upMbps": 100},
+                        "pricing": {"currency": "EUR", "monthly": "39.90"}}}),
+        json!({"apiVersion": "bss.ferrule.dev/v1alpha1", "kind": "Customer",
+               "metadata": {"name": "ana", "namespace": NS},
+               "spec": {"displayName": "Ana", "contact": {"email": "ana@example.com"},
+                        "billing": {"currency": "EUR", "cycleDay": 1}}}),
+        json!({"apiVersion": "oss.ferrule.dev/v1alpha1", "kind": "Device",
+               "metadata": {"name": "olt1", "namespace": NS},
+               "spec": {"address": closed.to_string(), "profile": "ietf",
+                        "credentialsSecret": "admin",
+                        "insecureSkipHostKeyVerification": true,
+                        "role": "access", "site": "far", "ports": ["ge-0/0/1"]}}),
+        json!({"apiVersion": "oss.ferrule.dev/v1alpha1", "kind": "ResourcePool",
+               "metadata": {"name": "olt1-vlans", "namespace": NS},
+               "spec": {"type": "Vlan", "vlan": {"from": 1200, "to": 1299},
+                        "selector": {"devices": ["olt1"]}}}),
+        json!({"apiVersion": "oss.ferrule.dev/v1alpha1", "kind": "ResourcePool",
+               "metadata": {"name": "olt1-v4", "namespace": NS},
+               "spec": {"type": "IPv4", "ipv4": {"cidr": "100.64.0.0/24", "prefixLength": 30},
+                        "selector": {"devices": ["olt1"]}}}),
+        subscription("s0", "ge-0/0/1"),
+    ];
+    let manifest = data.path().join("isp.yaml");
+    let stream: Vec<String> = objects.iter().map(ToString::to_string).collect();
+    std::fs::write(&manifest, stream.join("\n---\n"))?;
+    let state = data.path().join("state");
+    let args = [
+        "up",
+        "--data",
+        state.to_str().context("path")?,
+        "--api-listen",
+        "127.0.0.1:0",
+        "--http-listen",
+        "127.0.0.1:0",
+        "--apply",
+        manifest.to_str().context("path")?,
+        "--wait",
+        "600",
+    ];
+    let mut up = ferrule_e2e::spawn_child("ferrule_up_child", &args, "applied").await?;
+    let status = interrupt(&mut up.child, EXIT).await?;
+    ensure!(
+        status.success(),
+        "ferrule up did not stop cleanly: {status}"
+    );
+    Ok(())
+}
