@@ -136,6 +136,10 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
+/// How long the runtime waits, once a long-lived command returned, for tasks that are still
+/// running (a dropped transaction's batch, a closing SSH session) before the process exits.
+const RUNTIME_SHUTDOWN: Duration = Duration::from_secs(1);
+
 /// Runs a long-lived command (`up`, `run`) on a multi-threaded runtime, logging at info.
 fn serve(command: impl std::future::Future<Output = anyhow::Result<()>>) -> anyhow::Result<()> {
     init_tracing("info");
@@ -143,7 +147,10 @@ fn serve(command: impl std::future::Future<Output = anyhow::Result<()>>) -> anyh
         .enable_all()
         .build()
         .context("starting the async runtime")?;
-    runtime.block_on(command)
+    let result = runtime.block_on(command);
+    // Dropping the runtime would wait for blocking work without limit.
+    runtime.shutdown_timeout(RUNTIME_SHUTDOWN);
+    result
 }
 
 /// The HTTP port of a long-lived command: health and metrics.
@@ -274,6 +281,8 @@ pub async fn up(args: UpArgs) -> anyhow::Result<()> {
         .await
         .context("starting the controllers")?;
     readiness.set(true);
+    // Before saying so: from here on, Ctrl-C stops everything in order.
+    let mut signal = ShutdownSignal::install()?;
     println!(
         "ferrule is up: API {} (kubeconfig {}), HTTP http://{}",
         server.kubeconfig().server,
@@ -281,33 +290,45 @@ pub async fn up(args: UpArgs) -> anyhow::Result<()> {
         http_addr
     );
     let mut settled = true;
+    let mut interrupted = false;
     if !manifests.is_empty() {
-        let applied = crate::manifests::apply(&client, &manifests).await?;
-        println!("applied {} objects", applied.len());
-        let (summary, ok) =
-            crate::summary::Summary::wait_settled(&client, Duration::from_secs(args.wait)).await?;
-        settled = ok;
-        if !ok {
-            println!("not settled after {} s:", args.wait);
+        let apply = async {
+            let applied = crate::manifests::apply(&client, &manifests).await?;
+            println!("applied {} objects", applied.len());
+            let (summary, ok) =
+                crate::summary::Summary::wait_settled(&client, Duration::from_secs(args.wait))
+                    .await?;
+            if !ok {
+                println!("not settled after {} s:", args.wait);
+            }
+            println!("{summary}");
+            anyhow::Ok(ok)
+        };
+        tokio::select! {
+            ok = apply => settled = ok?,
+            () = signal.recv() => interrupted = true,
         }
-        println!("{summary}");
     }
-    println!(
-        "try: KUBECONFIG={} kubectl get subs,so,devices -A",
-        server.kubeconfig_path().display()
-    );
-    if !args.exit_after_apply {
-        shutdown_signal().await;
+    if !interrupted {
+        println!(
+            "try: KUBECONFIG={} kubectl get subs,so,devices -A",
+            server.kubeconfig_path().display()
+        );
+        if !args.exit_after_apply {
+            signal.recv().await;
+        }
     }
     readiness.set(false);
     tracing::info!("shutting down");
+    // Bounded (start::SHUTDOWN_GRACE); the API server stays up until the controllers are
+    // stopped, so a journal write in flight is applied whole or not at all.
     controllers.shutdown().await;
     server.shutdown().await;
     if let Some(netsim) = netsim {
         netsim.shutdown().await;
     }
     http_task.abort();
-    if !settled {
+    if !settled && !interrupted {
         anyhow::bail!(
             "the applied manifests did not settle within {} s",
             args.wait
@@ -316,27 +337,33 @@ pub async fn up(args: UpArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Completes on SIGTERM or Ctrl-C.
-pub(crate) async fn shutdown_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(s) => s,
-                Err(_) => {
-                    let _ = ctrl_c.await;
-                    return;
-                }
-            };
-        tokio::select! {
-            _ = ctrl_c => {}
-            _ = term.recv() => {}
-        }
+/// SIGINT (Ctrl-C) and SIGTERM, caught from [`ShutdownSignal::install`] on. Before that
+/// (while starting) they end the process at once, which the store and the transaction journal
+/// are safe against, like a crash; installed before the "ready" line is printed, so that a
+/// signal sent after it always gets the ordered, bounded shutdown.
+#[derive(Debug)]
+pub(crate) struct ShutdownSignal {
+    interrupt: tokio::signal::unix::Signal,
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl ShutdownSignal {
+    /// Starts catching SIGINT and SIGTERM.
+    pub(crate) fn install() -> anyhow::Result<Self> {
+        use tokio::signal::unix::{SignalKind, signal};
+        Ok(Self {
+            interrupt: signal(SignalKind::interrupt()).context("catching SIGINT")?,
+            terminate: signal(SignalKind::terminate()).context("catching SIGTERM")?,
+        })
     }
-    #[cfg(not(unix))]
-    {
-        let _ = ctrl_c.await;
+
+    /// Completes on the next SIGINT or SIGTERM (at once for one received since
+    /// [`ShutdownSignal::install`]).
+    pub(crate) async fn recv(&mut self) {
+        tokio::select! {
+            _ = self.interrupt.recv() => {}
+            _ = self.terminate.recv() => {}
+        }
     }
 }
 

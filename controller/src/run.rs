@@ -3,8 +3,11 @@
 //!
 //! The CRDs come from `crds/` (`kubectl apply -f crds/`), installed by the cluster's
 //! administrator; `run` does not write them. It serves health (`/livez`, `/readyz`) and
-//! `/metrics` on the HTTP port and stops on SIGTERM or Ctrl-C, letting in-flight reconciles
-//! finish (a transaction cut short is finished by the next start's recovery pass).
+//! `/metrics` on the HTTP port and stops on SIGTERM or Ctrl-C within a bounded time
+//! ([`start::SHUTDOWN_GRACE`]): connection retries to devices stop at once, in-flight
+//! reconciles get the grace period, and a transaction cut short is finished by the next
+//! start's recovery pass. Kubernetes' default termination grace period (30 s) is more than
+//! enough.
 //!
 //! One replica: the controllers assume they are the only writer of the devices they manage
 //! (see docs/provisioning.md, crash safety); deploy/deployment.yaml runs one pod with the
@@ -87,6 +90,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         .await
         .context("starting the controllers")?;
     http.readiness.set(true);
+    let mut signal = crate::cli::ShutdownSignal::install()?;
     println!(
         "ferrule is running: controllers for {}, HTTP http://{}",
         args.namespace.as_deref().map_or_else(
@@ -95,9 +99,10 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         ),
         http.addr
     );
-    crate::cli::shutdown_signal().await;
+    signal.recv().await;
     http.readiness.set(false);
     tracing::info!("shutting down");
+    // Bounded by start::SHUTDOWN_GRACE.
     controllers.shutdown().await;
     http.task.abort();
     Ok(())

@@ -176,6 +176,8 @@ pub struct FerruleChild {
     pub child: tokio::process::Child,
     /// The stdout line that said it was ready.
     pub ready_line: String,
+    /// Its log lines (stderr, at `warn`), when spawned with [`spawn_child_with_logs`].
+    pub logs: Option<tokio::sync::mpsc::UnboundedReceiver<String>>,
 }
 
 /// Runs this test binary again as a child running only `child_test` (an `#[ignore]`d test
@@ -187,8 +189,27 @@ pub async fn spawn_child(
     args: &[&str],
     ready: &str,
 ) -> anyhow::Result<FerruleChild> {
+    spawn(child_test, args, ready, false).await
+}
+
+/// [`spawn_child`], with the child's log lines (`warn` and above, no colours) delivered to
+/// [`FerruleChild::logs`] as they are written.
+pub async fn spawn_child_with_logs(
+    child_test: &str,
+    args: &[&str],
+    ready: &str,
+) -> anyhow::Result<FerruleChild> {
+    spawn(child_test, args, ready, true).await
+}
+
+async fn spawn(
+    child_test: &str,
+    args: &[&str],
+    ready: &str,
+    capture: bool,
+) -> anyhow::Result<FerruleChild> {
     use tokio::io::{AsyncBufReadExt, BufReader};
-    let logs = std::env::var_os("FERRULE_E2E_CHILD_LOGS").is_some();
+    let logs = !capture && std::env::var_os("FERRULE_E2E_CHILD_LOGS").is_some();
     let mut child = tokio::process::Command::new(std::env::current_exe()?)
         .args([
             "--ignored",
@@ -199,14 +220,32 @@ pub async fn spawn_child(
         ])
         .env(CHILD_ARGS, serde_json::to_string(args)?)
         .env("RUST_LOG", if logs { "info" } else { "warn" })
+        .env("NO_COLOR", "1")
         .stdout(Stdio::piped())
         .stderr(if logs {
             Stdio::inherit()
+        } else if capture {
+            Stdio::piped()
         } else {
             Stdio::null()
         })
         .kill_on_drop(true)
         .spawn()?;
+    let log_lines = match child.stderr.take() {
+        Some(stderr) => {
+            let (send, receive) = tokio::sync::mpsc::unbounded_channel();
+            let mut lines = BufReader::new(stderr).lines();
+            tokio::spawn(async move {
+                while let Ok(Some(line)) = lines.next_line().await {
+                    if send.send(line).is_err() {
+                        break;
+                    }
+                }
+            });
+            Some(receive)
+        }
+        None => None,
+    };
     let stdout = child.stdout.take().context("stdout")?;
     let mut lines = BufReader::new(stdout).lines();
     let ready_line = tokio::time::timeout(Duration::from_secs(60), async {
@@ -221,5 +260,30 @@ pub async fn spawn_child(
     .with_context(|| format!("ferrule {args:?} did not print {ready:?}"))??;
     // Keep draining stdout so the child never blocks on a full pipe.
     tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    Ok(FerruleChild { child, ready_line })
+    Ok(FerruleChild {
+        child,
+        ready_line,
+        logs: log_lines,
+    })
+}
+
+/// Runs this test binary again as a child running only `child_test` with the `ferrule`
+/// arguments `args`, to the end (60 s at most): for commands expected to fail at start.
+pub async fn run_child_to_end(child_test: &str, args: &[&str]) -> anyhow::Result<Output> {
+    let mut command = tokio::process::Command::new(std::env::current_exe()?);
+    command
+        .args(["--exact", child_test, "--nocapture", "--test-threads=1"])
+        .env(CHILD_ARGS, serde_json::to_string(args)?)
+        .env("RUST_LOG", "warn")
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .kill_on_drop(true);
+    let out = tokio::time::timeout(Duration::from_secs(60), command.output())
+        .await
+        .with_context(|| format!("ferrule {args:?} did not exit"))??;
+    Ok(Output {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    })
 }

@@ -88,6 +88,10 @@ pub enum ServeError {
         #[source]
         source: std::io::Error,
     },
+    /// The data directory is not safe to use (owned by another user, writable by others) or
+    /// could not be prepared.
+    #[error(transparent)]
+    DataDir(#[from] fsutil::DataDirError),
     /// Certificates could not be created or loaded.
     #[error(transparent)]
     Pki(#[from] pki::PkiError),
@@ -185,7 +189,9 @@ pub async fn serve(config: ServeConfig) -> Result<ApiServer, ServeError> {
         return Err(ServeError::RemoteRefused(config.listen));
     }
     let dir = &config.data_dir;
-    std::fs::create_dir_all(dir).map_err(io_err("creating", dir))?;
+    // Refuses a directory other users could have written to; tightens what older versions
+    // left readable (each change logged).
+    fsutil::prepare_data_dir(dir)?;
     let token_path = dir.join("token");
     let token = token::load_or_create(&token_path).map_err(io_err("token", &token_path))?;
 
@@ -371,4 +377,81 @@ async fn dispatch(State(ctx): State<Arc<Ctx>>, request: Request<Body>) -> Respon
         Route::OpenApiV2 => Err(ApiError::no_route(&path)),
     };
     result.unwrap_or_else(IntoResponse::into_response)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+
+    use super::*;
+
+    fn config(dir: &std::path::Path) -> ServeConfig {
+        ServeConfig::new(dir, "127.0.0.1:0".parse().unwrap())
+    }
+
+    #[tokio::test]
+    async fn debug_output_leaves_the_token_out() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = config(dir.path());
+        config.insecure_http = true;
+        let server = serve(config).await.unwrap();
+        let token = server.kubeconfig().token.clone();
+        assert_eq!(token.len(), 64);
+        for debug in [
+            format!("{server:?}"),
+            format!("{:?}", server.ctx),
+            format!("{:?}", server.kubeconfig()),
+        ] {
+            assert!(!debug.contains(&token), "token in {debug}");
+            assert!(debug.contains("<redacted>"), "{debug}");
+        }
+        server.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn everything_in_the_data_directory_is_private() {
+        let root = tempfile::tempdir().unwrap();
+        let dir = root.path().join("data");
+        let server = serve(config(&dir)).await.unwrap();
+        // The write-ahead log and shared-memory index exist while the store is open.
+        assert!(dir.join("state.db-wal").exists());
+        assert!(dir.join("state.db-shm").exists());
+        let mut seen = 0;
+        let mut pending = vec![dir.clone()];
+        while let Some(current) = pending.pop() {
+            let mode = std::fs::metadata(&current).unwrap().mode() & 0o7777;
+            assert_eq!(mode, 0o700, "{}", current.display());
+            for entry in std::fs::read_dir(&current).unwrap() {
+                let path = entry.unwrap().path();
+                let meta = std::fs::symlink_metadata(&path).unwrap();
+                if meta.is_dir() {
+                    pending.push(path);
+                } else {
+                    assert_eq!(meta.mode() & 0o7777, 0o600, "{}", path.display());
+                    seen += 1;
+                }
+            }
+        }
+        // token, kubeconfig, state.db(-wal, -shm, .lock), pki/{ca,server}.{crt,key}, sans
+        assert!(seen >= 11, "only {seen} files");
+        server.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn a_data_directory_others_can_write_is_refused() {
+        let root = tempfile::tempdir().unwrap();
+        let dir = root.path().join("data");
+        std::fs::create_dir(&dir).unwrap();
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).unwrap();
+        let err = serve(config(&dir)).await.unwrap_err();
+        assert!(
+            matches!(
+                err,
+                ServeError::DataDir(fsutil::DataDirError::WritableByOthers { .. })
+            ),
+            "{err}"
+        );
+        // Nothing was written into it.
+        assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 0);
+    }
 }

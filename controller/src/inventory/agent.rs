@@ -76,6 +76,10 @@ impl<C: Connector> NetconfAgent<C> {
     }
 }
 
+/// The reason of an [`AgentError`] that only says the controller is stopping: not a fact
+/// about the device, so nothing is written to its status.
+pub const SHUTTING_DOWN: &str = "ShuttingDown";
+
 /// The condition reason of a session failure.
 pub fn session_reason(err: &SessionError) -> &'static str {
     let client = match err {
@@ -85,6 +89,7 @@ pub fn session_reason(err: &SessionError) -> &'static str {
         }
         SessionError::Settings(e) => e,
         SessionError::Connect(ManagerError::Connect { source, .. }) => source,
+        SessionError::Connect(ManagerError::ShuttingDown { .. }) => return SHUTTING_DOWN,
         SessionError::Connect(_) => return "ConnectFailed",
     };
     match client {
