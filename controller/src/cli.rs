@@ -8,10 +8,11 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 
-use crate::apiserver::conn::{ConnLimitArgs, ConnLimits};
+use crate::apiserver::conn::ConnLimitArgs;
 use crate::apiserver::store::Durability;
-use crate::apiserver::{self, ServeConfig, health};
-use crate::metrics::{self, Metrics};
+use crate::apiserver::{self, ServeConfig};
+use crate::http::{HttpPort, ShutdownSignal};
+use crate::logging::init_tracing;
 use crate::provisioning::start;
 use crate::render::Renderer;
 use crate::southbound::client::ManagerPolicy;
@@ -34,15 +35,15 @@ pub enum Command {
     Up(UpArgs),
     /// Run the controllers against an existing Kubernetes API (a real cluster, with the CRDs
     /// of `crds/` installed); health and metrics on the HTTP port.
-    Run(crate::run::RunArgs),
+    Run(crate::commands::run::RunArgs),
     /// Print every Ferrule CustomResourceDefinition as a multi-document YAML stream, the
     /// content of `crds/*.yaml` (`ferrule crds | kubectl apply -f -`).
     Crds,
     /// Run simulated NETCONF devices from a topology file.
-    Netsim(crate::netsim::command::NetsimArgs),
+    Netsim(crate::commands::netsim::NetsimArgs),
     /// Dry run: show what applying manifests would do — the claims made and the exact
     /// NETCONF edit per device — against the running system, pushing nothing.
-    Plan(crate::provisioning::plan::command::PlanArgs),
+    Plan(crate::commands::plan::PlanArgs),
     /// Measure the API server, the store and provisioning on this machine (build with
     /// --release; figures in docs/performance.md).
     Bench(crate::bench::BenchArgs),
@@ -118,14 +119,14 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Up(args) => serve(up(args)),
-        Command::Run(args) => serve(crate::run::run(args)),
-        Command::Netsim(args) => crate::netsim::command::run(args),
+        Command::Run(args) => serve(crate::commands::run::run(args)),
+        Command::Netsim(args) => crate::commands::netsim::run(args),
         Command::Plan(args) => {
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
                 .context("starting the async runtime")?;
-            let report = runtime.block_on(crate::provisioning::plan::command::run(args))?;
+            let report = runtime.block_on(crate::commands::plan::run(args))?;
             print!("{report}");
             Ok(())
         }
@@ -151,61 +152,6 @@ fn serve(command: impl std::future::Future<Output = anyhow::Result<()>>) -> anyh
     // Dropping the runtime would wait for blocking work without limit.
     runtime.shutdown_timeout(RUNTIME_SHUTDOWN);
     result
-}
-
-/// The HTTP port of a long-lived command: health and metrics.
-pub(crate) struct HttpPort {
-    /// Flipped to ready once the controllers run.
-    pub(crate) readiness: health::Readiness,
-    /// The controllers' metrics, served at `/metrics`.
-    pub(crate) metrics: Arc<Metrics>,
-    /// The bound address.
-    pub(crate) addr: SocketAddr,
-    /// The server task (abort to stop).
-    pub(crate) task: tokio::task::JoinHandle<()>,
-}
-
-impl HttpPort {
-    /// Serves `/healthz`, `/readyz` and `/metrics` on `listen` within `limits`.
-    pub(crate) async fn serve(listen: SocketAddr, limits: ConnLimits) -> anyhow::Result<Self> {
-        let readiness = health::Readiness::default();
-        let metrics = Arc::new(Metrics::new());
-        let router = health::router(readiness.clone()).merge(metrics::router(metrics.clone()));
-        let (addr, task) = health::serve(listen, router, limits)
-            .await
-            .with_context(|| format!("listening on {listen}"))?;
-        Ok(Self {
-            readiness,
-            metrics,
-            addr,
-            task,
-        })
-    }
-}
-
-/// Logs to stderr, filtered by `RUST_LOG` or else at `default` level.
-/// Logs to stderr at `default` level unless `RUST_LOG` says otherwise; coloured as
-/// [`log_colours`] decides. Every command that logs starts it this way.
-pub fn init_tracing(default: &str) {
-    use std::io::IsTerminal as _;
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    let colours = log_colours(
-        std::io::stderr().is_terminal(),
-        std::env::var_os("NO_COLOR").as_deref(),
-    );
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(colours)
-        .try_init();
-}
-
-/// Whether log lines carry ANSI colours: only when stderr is a terminal, and not when
-/// `NO_COLOR` is set to a non-empty value (<https://no-color.org>). A file or a pipe gets
-/// plain text.
-pub fn log_colours(stderr_is_terminal: bool, no_color: Option<&std::ffi::OsStr>) -> bool {
-    stderr_is_terminal && no_color.is_none_or(std::ffi::OsStr::is_empty)
 }
 
 /// `ferrule up`: serves until interrupted.
@@ -335,51 +281,4 @@ pub async fn up(args: UpArgs) -> anyhow::Result<()> {
         );
     }
     Ok(())
-}
-
-/// SIGINT (Ctrl-C) and SIGTERM, caught from [`ShutdownSignal::install`] on. Before that
-/// (while starting) they end the process at once, which the store and the transaction journal
-/// are safe against, like a crash; installed before the "ready" line is printed, so that a
-/// signal sent after it always gets the ordered, bounded shutdown.
-#[derive(Debug)]
-pub(crate) struct ShutdownSignal {
-    interrupt: tokio::signal::unix::Signal,
-    terminate: tokio::signal::unix::Signal,
-}
-
-impl ShutdownSignal {
-    /// Starts catching SIGINT and SIGTERM.
-    pub(crate) fn install() -> anyhow::Result<Self> {
-        use tokio::signal::unix::{SignalKind, signal};
-        Ok(Self {
-            interrupt: signal(SignalKind::interrupt()).context("catching SIGINT")?,
-            terminate: signal(SignalKind::terminate()).context("catching SIGTERM")?,
-        })
-    }
-
-    /// Completes on the next SIGINT or SIGTERM (at once for one received since
-    /// [`ShutdownSignal::install`]).
-    pub(crate) async fn recv(&mut self) {
-        tokio::select! {
-            _ = self.interrupt.recv() => {}
-            _ = self.terminate.recv() => {}
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use std::ffi::OsStr;
-
-    use super::log_colours;
-
-    #[test]
-    fn colours_only_on_a_terminal_and_not_under_no_color() {
-        assert!(log_colours(true, None));
-        assert!(!log_colours(false, None), "a file or a pipe gets no colour");
-        assert!(!log_colours(true, Some(OsStr::new("1"))));
-        assert!(!log_colours(false, Some(OsStr::new("1"))));
-        // https://no-color.org: only a non-empty NO_COLOR disables colour.
-        assert!(log_colours(true, Some(OsStr::new(""))));
-    }
 }

@@ -6,12 +6,15 @@
 pub mod apiserver;
 pub mod bench;
 pub mod cli;
+pub mod client;
+pub mod commands;
+pub mod http;
 pub mod inventory;
+pub mod logging;
 pub mod manifests;
 pub mod metrics;
 pub mod netsim;
 pub mod provisioning;
 pub mod render;
-pub mod run;
 pub mod southbound;
 pub mod summary;

@@ -1,6 +1,6 @@
 //! Log lines written to a pipe are plain text: `ferrule up` and `ferrule netsim`, run with
 //! stderr piped, write no ANSI escape (colour) sequence. Colour is for terminals only
-//! (and `NO_COLOR` turns it off there too; see `cli::log_colours`).
+//! (and `NO_COLOR` turns it off there too; see `logging::log_colours`).
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test: a panic is the failure report
 
 use std::io::Read;

@@ -16,7 +16,7 @@ mod transactions;
 
 use std::time::{Duration, Instant};
 
-use ferrule::provisioning::netconf::recovery::no_pending_commit;
+use ferrule::southbound::client::no_pending_commit;
 use ferrule::southbound::client::{
     ClientError, Credentials, DeviceSession, HostKeyPolicy, ManagerPolicy, NetconfSession,
     SessionManager, SshConnector,

@@ -7,6 +7,7 @@
 //! end. Build with `--release` for figures worth recording.
 
 pub mod api;
+pub mod netconf;
 pub mod provision;
 mod seed;
 pub mod stats;
@@ -46,7 +47,7 @@ pub enum BenchCommand {
     Store(store::StoreBenchArgs),
     /// NETCONF session setup and edit+commit rate against a real server (and simulated
     /// devices), side by side with OpenSSH lock-step and ncclient.
-    Netconf(crate::southbound::bench::NetconfBenchArgs),
+    Netconf(netconf::NetconfBenchArgs),
 }
 
 /// Why a benchmark stopped.
@@ -110,7 +111,7 @@ pub enum BenchError {
     Task(#[from] tokio::task::JoinError),
     /// The NETCONF benchmark failed.
     #[error("netconf: {0}")]
-    Netconf(#[from] Box<crate::southbound::bench::BenchError>),
+    Netconf(#[from] Box<netconf::BenchError>),
 }
 
 /// Runs one benchmark on a new multi-threaded runtime and prints its report.
@@ -124,7 +125,7 @@ pub fn run(args: BenchArgs) -> Result<(), BenchError> {
             BenchCommand::Api(args) => api::run(&args).await.map(|r| r.to_string()),
             BenchCommand::Provision(args) => provision::run(&args).await.map(|r| r.to_string()),
             BenchCommand::Store(args) => store::run(&args).await.map(|r| r.to_string()),
-            BenchCommand::Netconf(args) => crate::southbound::bench::run(&args)
+            BenchCommand::Netconf(args) => netconf::run(&args)
                 .await
                 .map_err(|e| BenchError::Netconf(Box::new(e))),
         }

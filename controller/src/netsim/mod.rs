@@ -14,7 +14,6 @@
 
 pub mod auth;
 pub mod capabilities;
-pub mod command;
 pub mod commit;
 pub mod control;
 pub mod device;

@@ -29,7 +29,6 @@
 // Tests report failures by panicking; library code is still checked by the non-test build.
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
-pub mod bench;
 pub mod client;
 pub mod framing;
 pub mod hello;

@@ -7,7 +7,7 @@
 // Each test binary uses a different subset of these helpers; failing loudly is the point.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
-use ferrule::southbound::bench::PeerEnv;
+use ferrule::southbound::client::PeerEnv;
 use ferrule::southbound::client::{DeviceSession, SessionConfig};
 use ferrule::southbound::rpc::{Datastore, EditConfig, Filter};
 use ferrule::southbound::xml::{Element, escape_text as escape};

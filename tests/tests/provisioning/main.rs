@@ -14,7 +14,7 @@ mod readback;
 
 use anyhow::Context as _;
 use ferrule::netsim::CommitRejection;
-use ferrule::provisioning::plan::command::plan_documents;
+use ferrule::provisioning::plan::cluster::plan_documents;
 use ferrule::provisioning::plan::manifests::Document;
 use ferrule::render::Renderer;
 use ferrule_crds::condition::{find_condition, types};

@@ -29,9 +29,8 @@ use kube::{Api, Client};
 
 use crate::provisioning::stores::Scope;
 use crate::provisioning::transactor::DeviceTarget;
-use crate::southbound::client::{ClientError, Connector, DeviceSession};
+use crate::southbound::client::{ClientError, Connector, DeviceSession, no_pending_commit};
 use crate::southbound::rpc::Rpc;
-use crate::southbound::rpc_error::{ErrorTag, RpcError};
 use crate::southbound::transaction::{
     self, Decision, Phase, RecoverError, TransactionRecord, needs_recovery,
 };
@@ -285,29 +284,6 @@ fn nothing_pending(phase: Phase, error: &ClientError) -> bool {
     }
 }
 
-/// Whether `error`, the answer to a confirming commit or cancel-commit by persist id, says
-/// no confirmed commit is pending under that id. RFC 6241 (§8.4.5.1) prescribes
-/// `invalid-value`; netconfd answers `operation-failed` with error-path
-/// `/nc:rpc/nc:commit/nc:persist-id` ("persistent confirmed commit not active"). So: every
-/// error is `invalid-value` or points at the `persist-id` element (by error-path or
-/// bad-element).
-pub fn no_pending_commit(error: &ClientError) -> bool {
-    let Some(errors) = error.rpc_errors() else {
-        return false;
-    };
-    let errors: Vec<_> = errors.iter().filter(|e| !e.is_warning()).collect();
-    let about_persist_id = |e: &&RpcError| {
-        let names = |text: &str| text.rsplit(['/', ':']).next() == Some("persist-id");
-        e.error_tag == ErrorTag::InvalidValue
-            || e.error_path.as_deref().is_some_and(names)
-            || e.error_info
-                .as_ref()
-                .and_then(|i| i.bad_element.as_deref())
-                .is_some_and(names)
-    };
-    !errors.is_empty() && errors.iter().all(about_persist_id)
-}
-
 /// Devices where the recorded session (of the process that died) may still hold a lock, with
 /// that session's id: a device keeps a dead client's session, and its locks, until it notices
 /// the connection is gone, which can take long. Ending it with `<kill-session>` lets the
@@ -334,7 +310,7 @@ fn settled_decision(record: &TransactionRecord) -> Decision {
 mod tests {
     use super::*;
     use crate::provisioning::fixtures::mk_candidate_record;
-    use crate::southbound::rpc_error::{ErrorInfo, ErrorType, RpcErrors};
+    use crate::southbound::rpc_error::{ErrorInfo, ErrorTag, ErrorType, RpcError, RpcErrors};
     use crate::southbound::transaction::{DeviceRecord, Outcome, Step};
 
     fn rejected(tag: ErrorTag) -> ClientError {

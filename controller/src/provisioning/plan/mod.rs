@@ -3,10 +3,11 @@
 //! [`manifests`] reads the files, [`dryrun`] runs the Subscription pipeline's own pure steps
 //! (validate, allocate without creating claims, render, plan the per-device edits) over the
 //! cluster's resources with the manifests laid on top, [`report`] prints the exact NETCONF
-//! payload per device and the claims that would be made, and [`command`] is the CLI. Nothing is
-//! written to the cluster or pushed to a device.
+//! payload per device and the claims that would be made, and [`cluster`] reads the running
+//! system (the CLI is `crate::commands::plan`). Nothing is written to the cluster or pushed to
+//! a device.
 
-pub mod command;
+pub mod cluster;
 pub mod dryrun;
 pub mod manifests;
 pub mod report;

@@ -7,7 +7,7 @@ use super::credentials::CredentialsError;
 use crate::southbound::framing::FramingError;
 use crate::southbound::message::MessageError;
 use crate::southbound::rpc::RpcBuildError;
-use crate::southbound::rpc_error::{ErrorTag, RpcErrors};
+use crate::southbound::rpc_error::{ErrorTag, RpcError, RpcErrors};
 
 /// Everything that can fail in a NETCONF session.
 #[derive(Debug, thiserror::Error)]
@@ -230,6 +230,29 @@ impl ClientError {
             Self::Rpc { .. } | Self::MissingCapability { .. } | Self::Build { .. }
         )
     }
+}
+
+/// Whether `error`, the answer to a confirming commit or cancel-commit by persist id, says
+/// no confirmed commit is pending under that id. RFC 6241 (§8.4.5.1) prescribes
+/// `invalid-value`; netconfd answers `operation-failed` with error-path
+/// `/nc:rpc/nc:commit/nc:persist-id` ("persistent confirmed commit not active"). So: every
+/// error is `invalid-value` or points at the `persist-id` element (by error-path or
+/// bad-element).
+pub fn no_pending_commit(error: &ClientError) -> bool {
+    let Some(errors) = error.rpc_errors() else {
+        return false;
+    };
+    let errors: Vec<_> = errors.iter().filter(|e| !e.is_warning()).collect();
+    let about_persist_id = |e: &&RpcError| {
+        let names = |text: &str| text.rsplit(['/', ':']).next() == Some("persist-id");
+        e.error_tag == ErrorTag::InvalidValue
+            || e.error_path.as_deref().is_some_and(names)
+            || e.error_info
+                .as_ref()
+                .and_then(|i| i.bad_element.as_deref())
+                .is_some_and(names)
+    };
+    !errors.is_empty() && errors.iter().all(about_persist_id)
 }
 
 #[cfg(test)]

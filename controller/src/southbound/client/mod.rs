@@ -16,15 +16,17 @@ pub mod error;
 pub mod hostkey;
 pub mod lease;
 pub mod manager;
+mod peer_env;
 pub mod session;
 mod transport;
 
 pub use config::{SessionConfig, SessionOptions};
 pub use credentials::{Credentials, CredentialsError};
 pub use device_session::DeviceSession;
-pub use error::ClientError;
+pub use error::{ClientError, no_pending_commit};
 pub use hostkey::{HostKeyFingerprint, HostKeyPolicy};
 pub use manager::{
     Connector, ManagerError, ManagerPolicy, SessionLease, SessionManager, SshConnector,
 };
+pub use peer_env::{PeerEnv, PeerEnvError};
 pub use session::NetconfSession;

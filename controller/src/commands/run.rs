@@ -14,16 +14,15 @@
 //! Recreate strategy.
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
 use clap::Args;
-use kube::config::{KubeConfigOptions, Kubeconfig};
-use kube::{Client, Config};
 
-use crate::cli::HttpPort;
+use crate::client::client;
+use crate::http::HttpPort;
 use crate::provisioning::start;
 use crate::provisioning::stores::Scope;
 use crate::render::{ProfileSet, Renderer};
@@ -58,21 +57,6 @@ pub struct RunArgs {
     pub limits: crate::apiserver::conn::ConnLimitArgs,
 }
 
-/// A client for the cluster of `kubeconfig`, or of the environment when `None`.
-pub async fn client(kubeconfig: Option<&Path>) -> anyhow::Result<Client> {
-    let config = match kubeconfig {
-        Some(path) => {
-            let kubeconfig = Kubeconfig::read_from(path)
-                .with_context(|| format!("reading kubeconfig {}", path.display()))?;
-            Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default()).await?
-        }
-        None => Config::infer().await.context(
-            "no cluster configuration found (in-cluster, $KUBECONFIG or ~/.kube/config)",
-        )?,
-    };
-    Ok(Client::try_from(config)?)
-}
-
 /// Runs the controllers until SIGTERM or Ctrl-C.
 pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     let profiles = ProfileSet::load(args.profiles.as_deref(), args.templates.as_deref())
@@ -90,7 +74,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         .await
         .context("starting the controllers")?;
     http.readiness.set(true);
-    let mut signal = crate::cli::ShutdownSignal::install()?;
+    let mut signal = crate::http::ShutdownSignal::install()?;
     println!(
         "ferrule is running: controllers for {}, HTTP http://{}",
         args.namespace.as_deref().map_or_else(

@@ -3,9 +3,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use crate::southbound::client::{
-    ClientError, Credentials, CredentialsError, HostKeyPolicy, SessionConfig,
-};
+use super::{ClientError, Credentials, CredentialsError, HostKeyPolicy, SessionConfig};
 
 /// One peer: address, login, client key, pinned host key.
 #[derive(Debug, Clone, PartialEq, Eq)]

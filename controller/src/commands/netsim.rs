@@ -5,8 +5,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use super::runtime::{Options, fingerprints, start_with};
-use super::topology::Topology;
+use crate::netsim::{Options, Topology, fingerprints, start_with};
 
 /// Run simulated NETCONF devices in the foreground until interrupted.
 #[derive(Debug, Clone, Args)]
@@ -15,7 +14,7 @@ pub struct NetsimArgs {
     #[arg(long, env = "FERRULE_NETSIM_TOPOLOGY")]
     pub topology: PathBuf,
     /// Where the HTTP control API listens (loopback only).
-    #[arg(long, env = "FERRULE_NETSIM_CONTROL_LISTEN", default_value = super::DEFAULT_CONTROL_LISTEN)]
+    #[arg(long, env = "FERRULE_NETSIM_CONTROL_LISTEN", default_value = crate::netsim::DEFAULT_CONTROL_LISTEN)]
     pub control_listen: SocketAddr,
     /// Do not serve the HTTP control API.
     #[arg(long)]
@@ -40,7 +39,7 @@ pub fn run(args: NetsimArgs) -> anyhow::Result<()> {
         }
         return Ok(());
     }
-    crate::cli::init_tracing("info");
+    crate::logging::init_tracing("info");
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;

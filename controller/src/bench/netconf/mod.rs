@@ -10,15 +10,13 @@
 mod clients;
 mod netsim;
 mod openssh;
-mod peer_env;
 mod report;
 
 use std::path::PathBuf;
 
-pub use peer_env::{PeerEnv, PeerEnvError};
 pub use report::{Figures, Spread, table, verdicts};
 
-use crate::southbound::client::ClientError;
+use crate::southbound::client::{ClientError, PeerEnv, PeerEnvError};
 use crate::southbound::transaction::TransactionError;
 
 /// `ferrule bench netconf`.

@@ -1,0 +1,71 @@
+//! The HTTP port of the long-lived commands (`up`, `run`): health and metrics, and the
+//! signals that stop them.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context;
+
+use crate::apiserver::conn::ConnLimits;
+use crate::apiserver::health;
+use crate::metrics::{self, Metrics};
+
+/// The HTTP port of a long-lived command: health and metrics.
+pub(crate) struct HttpPort {
+    /// Flipped to ready once the controllers run.
+    pub(crate) readiness: health::Readiness,
+    /// The controllers' metrics, served at `/metrics`.
+    pub(crate) metrics: Arc<Metrics>,
+    /// The bound address.
+    pub(crate) addr: SocketAddr,
+    /// The server task (abort to stop).
+    pub(crate) task: tokio::task::JoinHandle<()>,
+}
+
+impl HttpPort {
+    /// Serves `/healthz`, `/readyz` and `/metrics` on `listen` within `limits`.
+    pub(crate) async fn serve(listen: SocketAddr, limits: ConnLimits) -> anyhow::Result<Self> {
+        let readiness = health::Readiness::default();
+        let metrics = Arc::new(Metrics::new());
+        let router = health::router(readiness.clone()).merge(metrics::router(metrics.clone()));
+        let (addr, task) = health::serve(listen, router, limits)
+            .await
+            .with_context(|| format!("listening on {listen}"))?;
+        Ok(Self {
+            readiness,
+            metrics,
+            addr,
+            task,
+        })
+    }
+}
+
+/// SIGINT (Ctrl-C) and SIGTERM, caught from [`ShutdownSignal::install`] on. Before that
+/// (while starting) they end the process at once, which the store and the transaction journal
+/// are safe against, like a crash; installed before the "ready" line is printed, so that a
+/// signal sent after it always gets the ordered, bounded shutdown.
+#[derive(Debug)]
+pub(crate) struct ShutdownSignal {
+    interrupt: tokio::signal::unix::Signal,
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl ShutdownSignal {
+    /// Starts catching SIGINT and SIGTERM.
+    pub(crate) fn install() -> anyhow::Result<Self> {
+        use tokio::signal::unix::{SignalKind, signal};
+        Ok(Self {
+            interrupt: signal(SignalKind::interrupt()).context("catching SIGINT")?,
+            terminate: signal(SignalKind::terminate()).context("catching SIGTERM")?,
+        })
+    }
+
+    /// Completes on the next SIGINT or SIGTERM (at once for one received since
+    /// [`ShutdownSignal::install`]).
+    pub(crate) async fn recv(&mut self) {
+        tokio::select! {
+            _ = self.interrupt.recv() => {}
+            _ = self.terminate.recv() => {}
+        }
+    }
+}
