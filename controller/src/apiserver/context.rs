@@ -6,29 +6,22 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock, RwLock};
 use std::time::Duration;
 
-use axum::body::Body;
-use axum::extract::Request;
-use axum::response::Response;
 use ferrule_crds::schema::StructuralSchema;
-use serde_json::{Value, json};
-use tokio::sync::{Notify, watch};
-use tokio::task::JoinHandle;
+use serde_json::Value;
+use tokio::sync::Notify;
 
+use super::error::ServeError;
 use super::gc_owners::OwnerTracker;
-use super::managed::{Actor, Scope};
 use super::openapi::OpenApiDocs;
 use super::registry::{Builtin, Registry, ResourceType};
-use super::request::ResourcePath;
-use super::rest::{self, Managed, WriteOptions};
-use super::server::ServeError;
 use super::status::ApiError;
-use super::store::{ListOptions, ObjectKey, Store, StoreConfig, StoreError};
+use super::store::{ListOptions, Store, StoreConfig, StoreError};
 use super::validation::SchemaCache;
 
 /// The field manager of the server's own writes.
 pub const SERVER_MANAGER: &str = "ferrule";
 
-const CRD_RESOURCE: &str = "apiextensions.k8s.io/customresourcedefinitions";
+pub(super) const CRD_RESOURCE: &str = "apiextensions.k8s.io/customresourcedefinitions";
 
 /// A registry together with what is derived from it.
 #[derive(Debug, Default)]
@@ -234,122 +227,8 @@ impl Ctx {
             .ok_or_else(|| ApiError::no_route(&format!("/openapi/v3/{group}/{version}")))
     }
 
-    fn server_actor(&self, rt: &ResourceType) -> Actor {
-        Actor {
-            manager: SERVER_MANAGER.to_string(),
-            api_version: rt.api_version(),
-            scope: Scope::Main {
-                status_separate: rt.status_subresource,
-            },
-        }
-    }
-
-    /// Creates the `default` namespace when missing.
-    pub async fn ensure_default_namespace(self: &Arc<Self>) -> Result<(), ApiError> {
-        let key = ObjectKey::new("/namespaces", "", "default");
-        match self.store.get(&key).await {
-            Ok(_) => Ok(()),
-            Err(StoreError::NotFound { .. }) => {
-                let registry = self.registry();
-                let rt = registry
-                    .lookup("", "v1", "namespaces")
-                    .ok_or_else(|| ApiError::internal("namespaces are not registered"))?;
-                let ns = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "default"}});
-                let actor = self.server_actor(&rt);
-                match rest::create_object(
-                    self,
-                    &rt,
-                    ns,
-                    Managed::Track(actor),
-                    &WriteOptions::internal(),
-                )
-                .await
-                {
-                    Ok(_) => Ok(()),
-                    Err(e) if e.reason == "AlreadyExists" => Ok(()),
-                    Err(e) => Err(e),
-                }
-            }
-            Err(e) => Err(ApiError::internal(e.to_string())),
-        }
-    }
-
-    /// Creates the given CRDs, or updates their spec when it differs from the stored one.
-    pub async fn install_crds(self: &Arc<Self>, crds: &[Value]) -> Result<(), ServeError> {
-        let registry = self.registry();
-        let Some(rt) = registry.lookup("apiextensions.k8s.io", "v1", "customresourcedefinitions")
-        else {
-            return Ok(());
-        };
-        for crd in crds {
-            let name = crd
-                .pointer("/metadata/name")
-                .and_then(Value::as_str)
-                .unwrap_or("")
-                .to_string();
-            let fail = |error: ApiError| ServeError::Install {
-                name: format!("CustomResourceDefinition {name:?}"),
-                error,
-            };
-            let key = ObjectKey::new(CRD_RESOURCE, "", name.clone());
-            let actor = self.server_actor(&rt);
-            let mut wanted = crd.clone();
-            wanted["apiVersion"] = json!("apiextensions.k8s.io/v1");
-            wanted["kind"] = json!("CustomResourceDefinition");
-            match self.store.get(&key).await {
-                Err(StoreError::NotFound { .. }) => {
-                    rest::create_object(
-                        self,
-                        &rt,
-                        wanted,
-                        Managed::Track(actor),
-                        &WriteOptions::internal(),
-                    )
-                    .await
-                    .map_err(fail)?;
-                }
-                Ok(existing) => {
-                    if existing.get("spec") == wanted.get("spec") {
-                        continue;
-                    }
-                    let mut next = existing.clone();
-                    next["spec"] = wanted.get("spec").cloned().unwrap_or(Value::Null);
-                    let change = rest::Change {
-                        key: &key,
-                        old: &existing,
-                        new: next,
-                        scope: actor.scope,
-                        managed: Managed::Track(actor.clone()),
-                    };
-                    rest::update_object(self, &rt, change, &WriteOptions::internal())
-                        .await
-                        .map_err(fail)?;
-                }
-                Err(e) => return Err(fail(ApiError::internal(e.to_string()))),
-            }
-        }
-        Ok(())
-    }
-
-    /// Starts the background tasks (garbage collection, namespace and CRD cleanup).
-    pub fn spawn_background(
-        self: &Arc<Self>,
-        shutdown: watch::Receiver<bool>,
-    ) -> Vec<JoinHandle<()>> {
-        vec![tokio::spawn(super::gc::run(self.clone(), shutdown))]
-    }
-
     /// Closes the store; open watches end.
     pub async fn close(&self) {
         self.store.close().await;
-    }
-
-    /// Serves a request for a resource path.
-    pub async fn handle_resource(
-        self: &Arc<Self>,
-        path: ResourcePath,
-        request: Request<Body>,
-    ) -> Response {
-        rest::handle(self, path, request).await
     }
 }

@@ -16,12 +16,14 @@
 
 pub mod age;
 pub mod apply;
+mod bootstrap;
 pub mod builtin;
 pub mod conn;
 pub mod context;
 pub mod crd;
 pub mod decode;
 pub mod discovery;
+mod error;
 pub mod events;
 pub mod field_selector;
 pub mod fieldset;

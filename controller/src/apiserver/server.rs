@@ -22,7 +22,7 @@ use super::request::{Route, Want, negotiate, parse_path};
 use super::response::{discovery_media_type, json_with, ok, text};
 use super::status::ApiError;
 use super::store::{Durability, Retention, Store, StoreConfig};
-use super::{discovery, fsutil, pki, review, token};
+use super::{bootstrap, discovery, fsutil, gc, pki, rest, review, token};
 
 /// How to run the API server.
 #[derive(Debug, Clone)]
@@ -67,53 +67,7 @@ impl ServeConfig {
     }
 }
 
-/// Errors while starting the API server.
-#[derive(Debug, thiserror::Error)]
-pub enum ServeError {
-    /// The listen address is not a loopback address and remote access was not allowed; pass
-    /// `--allow-remote` to serve other hosts.
-    #[error("refusing to listen on non-loopback address {0} without --allow-remote")]
-    RemoteRefused(SocketAddr),
-    /// Plain HTTP is only offered on loopback.
-    #[error("--insecure-http only listens on loopback addresses, not {0}")]
-    InsecureRemote(SocketAddr),
-    /// A file in the data directory could not be read or written.
-    #[error("{what} {path}: {source}")]
-    Io {
-        /// What was being done.
-        what: &'static str,
-        /// The path involved.
-        path: PathBuf,
-        /// The I/O error.
-        #[source]
-        source: std::io::Error,
-    },
-    /// The data directory is not safe to use (owned by another user, writable by others) or
-    /// could not be prepared.
-    #[error(transparent)]
-    DataDir(#[from] fsutil::DataDirError),
-    /// Certificates could not be created or loaded.
-    #[error(transparent)]
-    Pki(#[from] pki::PkiError),
-    /// The storage could not be opened.
-    #[error("opening the store: {0}")]
-    Store(String),
-    /// Creating what the server needs at start (the default namespace, the configured CRDs)
-    /// failed.
-    #[error("installing {name}: {error}")]
-    Install {
-        /// What was being installed.
-        name: String,
-        /// Why it failed.
-        error: ApiError,
-    },
-    /// The generated kubeconfig was not accepted by kube-rs.
-    #[error("client configuration: {0}")]
-    Kubeconfig(#[from] kube::config::KubeconfigError),
-    /// A kube-rs client could not be built.
-    #[error("client: {0}")]
-    Client(#[from] kube::Error),
-}
+pub use super::error::ServeError;
 
 /// A running API server.
 #[derive(Debug)]
@@ -245,13 +199,13 @@ pub async fn serve(config: ServeConfig) -> Result<ApiServer, ServeError> {
         store,
     };
     let ctx = Ctx::open(dir, token, client_addr.to_string(), tuning).await?;
-    ctx.ensure_default_namespace()
+    bootstrap::ensure_default_namespace(&ctx)
         .await
         .map_err(|error| ServeError::Install {
             name: "namespace \"default\"".into(),
             error,
         })?;
-    ctx.install_crds(&config.crds).await?;
+    bootstrap::install_crds(&ctx, &config.crds).await?;
     ctx.set_ready();
 
     let (shutdown, shutdown_rx) = watch::channel(false);
@@ -270,7 +224,7 @@ pub async fn serve(config: ServeConfig) -> Result<ApiServer, ServeError> {
             let _ = stop.changed().await;
         },
     ))];
-    tasks.extend(ctx.spawn_background(shutdown_rx));
+    tasks.push(tokio::spawn(gc::run(ctx.clone(), shutdown_rx)));
     tracing::info!(%addr, tls = !config.insecure_http, "API server listening");
     Ok(ApiServer {
         addr,
@@ -335,7 +289,7 @@ async fn dispatch(State(ctx): State<Arc<Ctx>>, request: Request<Body>) -> Respon
         Route::Resource(rp) if review::is_review_group(&rp.group) => {
             return review::handle(&ctx, rp, request).await;
         }
-        Route::Resource(rp) => return ctx.handle_resource(rp, request).await,
+        Route::Resource(rp) => return rest::handle(&ctx, rp, request).await,
         Route::Health => {
             return if ctx.is_ready() {
                 text(StatusCode::OK, "ok")
