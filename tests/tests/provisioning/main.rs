@@ -6,7 +6,7 @@
 mod lab;
 // The peer helpers of the NETCONF interop tests: one reading of `FERRULE_NETCONF_PEER_ENV` and
 // `FERRULE_REQUIRE_PEERS` for every test that needs a real server.
-#[path = "../../../controller/tests/netconf_peer/mod.rs"]
+#[path = "../../../crates/netconf/tests/netconf_interop/peer.rs"]
 mod netconf_peer;
 mod peer;
 mod race;

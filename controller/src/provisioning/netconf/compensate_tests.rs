@@ -12,10 +12,10 @@ use crate::provisioning::netconf::plan::{ProfileSchema, owner_edit, plan_device,
 use crate::provisioning::transactor::{DeviceChange, DevicePlan};
 use crate::render::Renderer;
 use crate::southbound::tree::Children;
-use crate::southbound::tree::proptests::{Model, edit_round_trip, model, parse};
 use crate::southbound::tree::{
     Fragment, Ident, MergeError, Node, Operation, PrefixMap, compare, merge,
 };
+use ferrule_netconf::tree::testing::{Model, edit_round_trip, model, parse};
 
 // === examples on the ietf profile ===
 
