@@ -4,10 +4,10 @@ use quick_xml::Reader;
 use quick_xml::events::Event;
 
 use super::*;
-use crate::render::Ipv4Prefix;
-use crate::render::xml_check::{Namespaces, check_payload};
+use crate::Ipv4Prefix;
+use crate::xml_check::{Namespaces, check_payload};
 
-const IETF: &str = include_str!("../../../device-profiles/ietf.yaml");
+const IETF: &str = include_str!("../../../../device-profiles/ietf.yaml");
 
 fn input() -> RenderInput {
     RenderInput {

@@ -505,5 +505,4 @@ fn is_identifier(text: &str) -> bool {
 }
 
 #[cfg(test)]
-#[path = "profile_tests.rs"]
 mod tests;

@@ -1,9 +1,9 @@
 //! Tests of profile parsing, validation and the profile set loader.
 
 use super::*;
-use crate::render::{ProfileSet, StateRequest, UpRule};
+use crate::{ProfileSet, StateRequest, UpRule};
 
-const IETF: &str = include_str!("../../../device-profiles/ietf.yaml");
+const IETF: &str = include_str!("../../../../device-profiles/ietf.yaml");
 
 fn load(text: &str) -> Result<DeviceProfile, ProfileError> {
     DeviceProfile::from_yaml("test.yaml", text)

@@ -3,7 +3,7 @@
 //! devices all read payloads with these, so they agree on what a list entry is.
 
 use super::profile::DeviceProfile;
-use crate::southbound::tree::{KeyedList, ListSchema, PrefixMap, QName, SchemaError};
+use ferrule_netconf::tree::{KeyedList, ListSchema, PrefixMap, QName, SchemaError};
 
 // === impl DeviceProfile (config trees) ===
 
@@ -36,8 +36,8 @@ impl DeviceProfile {
 
 #[cfg(test)]
 mod tests {
-    use crate::render::ProfileSet;
-    use crate::southbound::tree::QName;
+    use crate::ProfileSet;
+    use ferrule_netconf::tree::QName;
 
     #[test]
     fn every_builtin_profile_gives_a_schema_and_prefixes() {

@@ -2,14 +2,14 @@
 //! role, active and suspended) to exactly the committed files under `tests/golden/`.
 //!
 //! After a deliberate template change, regenerate with
-//! `FERRULE_UPDATE_GOLDEN=1 cargo test -p ferrule --test golden` and review the diff: the
+//! `FERRULE_UPDATE_GOLDEN=1 cargo test -p ferrule-render --test golden` and review the diff: the
 //! files are what the devices receive.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use ferrule::render::{Attachment, ParamValue, RenderInput, Renderer, Role};
+use ferrule_render::{Attachment, ParamValue, RenderInput, Renderer, Role};
 
 /// Ports in each vendor's own naming: (access port, BNG port).
 fn ports(profile: &str) -> (&'static str, &'static str) {

@@ -330,5 +330,4 @@ fn escape_xml(input: &str, out: &mut dyn Write) -> io::Result<()> {
 }
 
 #[cfg(test)]
-#[path = "engine_tests.rs"]
 mod tests;
