@@ -13,11 +13,11 @@ pub mod inventory;
 pub mod logging;
 pub mod manifests;
 pub mod metrics;
-pub mod netsim;
 pub mod provisioning;
 pub mod summary;
 
 // Transitional: the parts already moved to crates of their own, under their old module
 // names, so that the code not yet moved compiles unchanged (docs/architecture.md).
 pub use ferrule_netconf as southbound;
+pub use ferrule_netsim as netsim;
 pub use ferrule_render as render;

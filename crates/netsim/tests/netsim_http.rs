@@ -5,7 +5,7 @@
 
 use axum::body::{Body, to_bytes};
 use axum::http::{Request, StatusCode};
-use ferrule::netsim::{self, Options, Topology};
+use ferrule_netsim::{self as netsim, Options, Topology};
 use tower::ServiceExt;
 
 async fn call(router: &axum::Router, method: &str, uri: &str, body: &str) -> (StatusCode, String) {

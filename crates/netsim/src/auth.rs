@@ -84,7 +84,7 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::netsim::hostkey::host_key;
+    use crate::hostkey::host_key;
 
     #[test]
     fn passwords_and_keys() {

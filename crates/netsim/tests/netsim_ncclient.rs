@@ -8,7 +8,7 @@
 use std::path::PathBuf;
 use std::process::Command;
 
-use ferrule::netsim::{self, Topology};
+use ferrule_netsim::{self as netsim, Topology};
 
 /// Debian's Python, where `apt-get install python3-ncclient` puts ncclient.
 const PYTHON: &str = "/usr/bin/python3";
@@ -30,7 +30,7 @@ async fn ncclient_edits_commits_times_out_and_gets_errors() {
     let net = netsim::start(topology).await.unwrap();
     let addr = net.addr("nc1").unwrap();
     let script =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/ncclient/netsim_check.py");
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/ncclient/netsim_check.py");
     let output = tokio::process::Command::new(PYTHON)
         .arg(&script)
         .arg(addr.ip().to_string())

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use bytes::BytesMut;
-use ferrule::southbound::framing::{FrameDecoder, Framing, encode};
+use ferrule_netconf::framing::{FrameDecoder, Framing, encode};
 use russh::client::{self, Msg};
 use russh::keys::{HashAlg, PrivateKey, PrivateKeyWithHashAlg, PublicKeyOrCertificate};
 use russh::{Channel, ChannelMsg};

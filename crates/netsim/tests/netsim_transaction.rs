@@ -5,14 +5,14 @@
 
 use std::time::{Duration, Instant};
 
-use ferrule::netsim::{self, CommitRejection, Netsim, Topology};
-use ferrule::southbound::client::{
+use ferrule_netconf::client::{
     Credentials, DeviceSession, HostKeyFingerprint, HostKeyPolicy, NetconfSession, SessionConfig,
 };
-use ferrule::southbound::rpc::{Datastore, EditConfig};
-use ferrule::southbound::transaction::{
+use ferrule_netconf::rpc::{Datastore, EditConfig};
+use ferrule_netconf::transaction::{
     CommitMode, DeviceEdit, NoJournal, Outcome, Phase, Transaction, TransactionError, apply,
 };
+use ferrule_netsim::{self as netsim, CommitRejection, Netsim, Topology};
 
 fn subif(name: &str) -> String {
     format!(

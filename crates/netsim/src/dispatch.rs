@@ -2,7 +2,7 @@
 
 use std::time::Instant;
 
-use crate::southbound::xml::{
+use ferrule_netconf::xml::{
     Attribute, Element, NETCONF_BASE_NS, XmlLimits, escape_attr, write_element,
 };
 
@@ -87,7 +87,7 @@ impl Device {
     /// The local name of the vendor RPC that reads state, when the profile uses one.
     fn state_rpc_name(&self) -> Option<String> {
         let spec = &self.model().state;
-        if spec.request != crate::render::StateRequest::Rpc {
+        if spec.request != ferrule_render::StateRequest::Rpc {
             return None;
         }
         let body = spec.body.trim_start().strip_prefix('<')?;

@@ -3,10 +3,10 @@
 
 use std::fmt;
 
-use crate::southbound::rpc_error::{ErrorInfo, ErrorMessage, ErrorTag, RpcError};
-use crate::southbound::xml::escape_text;
+use ferrule_netconf::rpc_error::{ErrorInfo, ErrorMessage, ErrorTag, RpcError};
+use ferrule_netconf::xml::escape_text;
 
-pub use crate::southbound::rpc_error::ErrorType;
+pub use ferrule_netconf::rpc_error::ErrorType;
 
 /// An error a simulated device reports in an `<rpc-reply>` (boxed: errors travel through many
 /// `Result`s and are rare).

@@ -1,7 +1,7 @@
 //! The server side of the `<hello>` exchange (RFC 6241 §8.1).
 
-use crate::southbound::hello::{BASE_1_0, BASE_1_1};
-use crate::southbound::xml::{NETCONF_BASE_NS, XmlLimits, escape_text, parse_document};
+use ferrule_netconf::hello::{BASE_1_0, BASE_1_1};
+use ferrule_netconf::xml::{NETCONF_BASE_NS, XmlLimits, escape_text, parse_document};
 
 /// The largest client hello accepted, in bytes.
 const MAX_HELLO_BYTES: usize = 256 * 1024;

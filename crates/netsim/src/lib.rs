@@ -36,8 +36,6 @@ mod runtime;
 mod session;
 mod ssh;
 pub mod state;
-#[cfg(test)]
-mod state_tests;
 pub mod topology;
 pub mod traffic;
 

@@ -8,7 +8,7 @@ mod support;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use ferrule::netsim::{self, CommitRejection, Netsim, Topology};
+use ferrule_netsim::{self as netsim, CommitRejection, Netsim, Topology};
 use support::nc::{Login, Nc, between, edit, get_config, subif};
 
 const IF_STATE: &str = "<get><filter type=\"subtree\"><interfaces-state xmlns=\"urn:ietf:params:xml:ns:yang:ietf-interfaces\"/></filter></get>";
@@ -523,7 +523,7 @@ async fn fault_control() {
 
 #[test]
 fn example_topology_parses_and_its_fingerprints_are_documented() {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let topology = Topology::load(&root.join("examples/network/netsim.yaml")).unwrap();
     let docs = std::fs::read_to_string(root.join("docs/netsim.md")).unwrap();
     let names: Vec<_> = topology.devices.iter().map(|d| d.name.as_str()).collect();

@@ -10,7 +10,7 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use crate::render::ProfileSet;
+use ferrule_render::ProfileSet;
 
 use super::auth::Accounts;
 use super::capabilities::{Offer, capabilities};

@@ -8,10 +8,10 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use crate::southbound::tree::{
+use ferrule_netconf::tree::{
     ConfigTree, DefaultOperation, Edit, ParseMode, QName, TreeError, apply_edit,
 };
-use crate::southbound::xml::{Element, XmlLimits, parse_fragment};
+use ferrule_netconf::xml::{Element, XmlLimits, parse_fragment};
 
 use super::capabilities::Features;
 use super::commit::{CommitOutcome, Datastores, Deadline};
@@ -484,3 +484,6 @@ fn tree_failure(error: TreeError) -> RpcFailure {
         _ => RpcFailure::new(ErrorType::Application, "invalid-value", message),
     }
 }
+
+#[cfg(test)]
+mod tests;

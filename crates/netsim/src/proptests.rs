@@ -6,9 +6,9 @@ use std::time::{Duration, Instant};
 
 use proptest::prelude::*;
 
-use crate::render::ProfileSet;
-use crate::southbound::tree::DefaultOperation;
-use crate::southbound::xml::{XmlLimits, parse_fragment};
+use ferrule_netconf::tree::DefaultOperation;
+use ferrule_netconf::xml::{XmlLimits, parse_fragment};
+use ferrule_render::ProfileSet;
 
 use super::capabilities::{Offer, capabilities};
 use super::commit::CommitRequest;

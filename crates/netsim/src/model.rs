@@ -2,8 +2,8 @@
 //! datastore RFC 6241 list semantics, the prefixes of its error paths, the module capabilities
 //! it advertises, its datastore and commit style, and where its interface state lives.
 
-use crate::render::{Datastore, DeviceProfile, StateSpec};
-use crate::southbound::tree::{ListSchema, PrefixMap};
+use ferrule_netconf::tree::{ListSchema, PrefixMap};
+use ferrule_render::{Datastore, DeviceProfile, StateSpec};
 
 use super::topology::DatastoreKind;
 
@@ -73,7 +73,7 @@ fn module_uri(ns: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::render::ProfileSet;
+    use ferrule_render::ProfileSet;
 
     #[test]
     fn every_builtin_profile_makes_a_model() {

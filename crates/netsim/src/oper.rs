@@ -13,10 +13,10 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use crate::render::{StateSpec, UpRule, XmlName};
-use crate::southbound::tree::Children;
-use crate::southbound::tree::{ConfigTree, DataPath, Ident, Key, ListSchema, Node, QName};
-use crate::southbound::xml::Element;
+use ferrule_netconf::tree::Children;
+use ferrule_netconf::tree::{ConfigTree, DataPath, Ident, Key, ListSchema, Node, QName};
+use ferrule_netconf::xml::Element;
+use ferrule_render::{StateSpec, UpRule, XmlName};
 
 use super::traffic::{Counters, InterfaceView, port_of, rates_from_text};
 

@@ -1,7 +1,7 @@
 //! Figures for the network simulator (not a pass/fail test; run them on purpose):
 //!
 //! ```text
-//! cargo test --release -p ferrule --test netsim_bench -- --ignored --nocapture
+//! cargo test --release -p ferrule-netsim --test netsim_bench -- --ignored --nocapture
 //! ```
 //!
 //! - session setup: SSH handshake, password login, subsystem and hello exchange;
@@ -17,7 +17,7 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use ferrule::netsim::{self, Topology};
+use ferrule_netsim::{self as netsim, Topology};
 use support::nc::{Nc, edit, subif};
 
 fn per_op(total: Duration, count: u32) -> f64 {
@@ -123,13 +123,13 @@ async fn bench_200_devices_in_parallel() {
 mod with_ferrule_client {
     use std::time::{Duration, Instant};
 
-    use ferrule::netsim::{self, Netsim, Topology};
-    use ferrule::southbound::client::{
+    use ferrule_netconf::client::{
         Credentials, DeviceSession, HostKeyFingerprint, HostKeyPolicy, NetconfSession,
         SessionConfig,
     };
-    use ferrule::southbound::rpc::{Datastore, EditConfig};
-    use ferrule::southbound::transaction::{CommitMode, DeviceEdit, NoJournal, Transaction, apply};
+    use ferrule_netconf::rpc::{Datastore, EditConfig};
+    use ferrule_netconf::transaction::{CommitMode, DeviceEdit, NoJournal, Transaction, apply};
+    use ferrule_netsim::{self as netsim, Netsim, Topology};
 
     use super::{per_op, subif};
 

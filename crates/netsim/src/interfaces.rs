@@ -11,7 +11,7 @@
 
 use std::sync::{Arc, Weak};
 
-use crate::southbound::tree::{ConfigTree, QName};
+use ferrule_netconf::tree::{ConfigTree, QName};
 
 use super::oper;
 use super::traffic::InterfaceView;
@@ -40,7 +40,7 @@ impl InterfaceCache {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::southbound::tree::{DefaultOperation, Edit, KeyedList, ListSchema, apply_edit};
+    use ferrule_netconf::tree::{DefaultOperation, Edit, KeyedList, ListSchema, apply_edit};
 
     const IF_NS: &str = "urn:ietf:params:xml:ns:yang:ietf-interfaces";
 

@@ -6,7 +6,7 @@
 
 use std::collections::HashMap;
 
-use crate::southbound::xml::Element;
+use ferrule_netconf::xml::Element;
 
 /// The parts of `data` (top-level elements) that `filter` (the children of `<filter>`)
 /// selects. An empty filter selects nothing, as RFC 6241 §6.4.2 says.
@@ -169,7 +169,7 @@ fn merge_children(into: &mut Element, from: Element) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::southbound::xml::{XmlLimits, parse_fragment};
+    use ferrule_netconf::xml::{XmlLimits, parse_fragment};
 
     fn parse(xml: &str) -> Vec<Element> {
         parse_fragment(xml, &XmlLimits::default()).unwrap()

@@ -36,7 +36,7 @@ pub enum NetsimError {
     },
     /// The device profiles could not be loaded; the message names the file and field.
     #[error("device profiles: {0}")]
-    Profiles(#[from] crate::render::ProfileError),
+    Profiles(#[from] ferrule_render::ProfileError),
     /// The topology names a device profile the simulator does not know.
     #[error("device {device}: unknown profile {profile:?}")]
     UnknownProfile {

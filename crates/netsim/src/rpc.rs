@@ -3,8 +3,8 @@
 
 use std::time::Duration;
 
-use crate::southbound::tree::DefaultOperation;
-use crate::southbound::xml::{Attribute, Element, NETCONF_BASE_NS, XmlLimits, parse_document};
+use ferrule_netconf::tree::DefaultOperation;
+use ferrule_netconf::xml::{Attribute, Element, NETCONF_BASE_NS, XmlLimits, parse_document};
 
 use super::commit::CommitRequest;
 use super::locks::{Datastore, SessionId};

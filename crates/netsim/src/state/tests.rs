@@ -3,17 +3,17 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::render::ProfileSet;
-use crate::southbound::tree::DefaultOperation;
-use crate::southbound::xml::{Element, XmlLimits, parse_fragment};
+use ferrule_netconf::tree::DefaultOperation;
+use ferrule_netconf::xml::{Element, XmlLimits, parse_fragment};
+use ferrule_render::ProfileSet;
 
-use super::capabilities::{Offer, capabilities};
-use super::commit::CommitRequest;
-use super::locks::Datastore;
-use super::model::DeviceModel;
-use super::rpc::{EditRequest, Operation, Source};
-use super::state::{Body, DeviceState};
-use super::topology::{CapabilityOverrides, DatastoreKind, DeviceSpec};
+use crate::capabilities::{Offer, capabilities};
+use crate::commit::CommitRequest;
+use crate::locks::Datastore;
+use crate::model::DeviceModel;
+use crate::rpc::{EditRequest, Operation, Source};
+use crate::state::{Body, DeviceState};
+use crate::topology::{CapabilityOverrides, DatastoreKind, DeviceSpec};
 
 const IF_NS: &str = "urn:ietf:params:xml:ns:yang:ietf-interfaces";
 
@@ -181,7 +181,7 @@ fn confirmed_commit_rolls_back_when_its_session_closes() {
 fn rejected_commit_fires_once() {
     let mut s = device("ietf", None);
     let now = Instant::now();
-    s.faults.reject_next_commit = Some(super::faults::CommitRejection::default());
+    s.faults.reject_next_commit = Some(crate::faults::CommitRejection::default());
     let commit = || Operation::Commit(CommitRequest::default());
     assert_eq!(
         s.execute(1, commit(), now).unwrap_err().tag(),

@@ -12,7 +12,7 @@ use tokio_util::sync::CancellationToken;
 use super::device::Device;
 use super::hello;
 use super::locks::SessionId;
-use crate::southbound::framing::{FrameDecoder, Framing, encode};
+use ferrule_netconf::framing::{FrameDecoder, Framing, encode};
 
 /// The largest message a simulated device accepts.
 pub const MAX_MESSAGE_BYTES: usize = 16 * 1024 * 1024;
