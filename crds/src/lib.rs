@@ -20,6 +20,8 @@ pub mod oss;
 pub mod params;
 pub mod patterns;
 pub mod schema;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 pub mod time;
 
 pub use bss::customer::{Customer, CustomerSpec, CustomerStatus};
