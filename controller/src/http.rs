@@ -5,10 +5,14 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::Context;
+use axum::Router;
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use axum::routing::get;
 
 use crate::apiserver::conn::ConnLimits;
 use crate::apiserver::health;
-use crate::metrics::{self, Metrics};
+use crate::metrics::Metrics;
 
 /// The HTTP port of a long-lived command: health and metrics.
 pub(crate) struct HttpPort {
@@ -27,7 +31,7 @@ impl HttpPort {
     pub(crate) async fn serve(listen: SocketAddr, limits: ConnLimits) -> anyhow::Result<Self> {
         let readiness = health::Readiness::default();
         let metrics = Arc::new(Metrics::new());
-        let router = health::router(readiness.clone()).merge(metrics::router(metrics.clone()));
+        let router = health::router(readiness.clone()).merge(router(metrics.clone()));
         let (addr, task) = health::serve(listen, router, limits)
             .await
             .with_context(|| format!("listening on {listen}"))?;
@@ -68,4 +72,24 @@ impl ShutdownSignal {
             _ = self.terminate.recv() => {}
         }
     }
+}
+
+/// The content type of the OpenMetrics text exposition.
+pub(crate) const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+/// The `/metrics` route, to merge into the HTTP port's router.
+pub(crate) fn router(metrics: Arc<Metrics>) -> Router {
+    Router::new().route(
+        "/metrics",
+        get(move || {
+            let metrics = metrics.clone();
+            async move {
+                match metrics.encode() {
+                    Ok(text) => (StatusCode::OK, [(header::CONTENT_TYPE, CONTENT_TYPE)], text)
+                        .into_response(),
+                    Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+                }
+            }
+        }),
+    )
 }

@@ -11,7 +11,6 @@ pub mod http;
 pub mod inventory;
 pub mod logging;
 pub mod manifests;
-pub mod metrics;
 pub mod provisioning;
 pub mod summary;
 
@@ -20,4 +19,5 @@ pub mod summary;
 pub use ferrule_apiserver as apiserver;
 pub use ferrule_netconf as southbound;
 pub use ferrule_netsim as netsim;
+pub use ferrule_operator::metrics;
 pub use ferrule_render as render;

@@ -5,15 +5,10 @@
 //! files, unit-tested without a server.
 
 pub mod allocate;
-pub mod changes;
 pub mod context;
-pub mod events;
-pub mod index;
 pub mod netconf;
 pub mod order;
-pub mod patch;
 pub mod plan;
-pub mod reasons;
 pub mod start;
 pub mod stores;
 pub mod subscription;
@@ -22,3 +17,6 @@ pub mod transactor;
 
 #[cfg(test)]
 pub(crate) mod fixtures;
+
+// Transitional: the parts moved to the controller kit, under their old paths.
+pub use ferrule_operator::{changes, events, index, patch, reasons};

@@ -143,8 +143,8 @@ mod tests {
     use kube::runtime::reflector;
 
     use super::*;
-    use crate::provisioning::fixtures::mk_vlan_pool;
     use ferrule_crds::ResourcePool;
+    use ferrule_crds::testing::mk_vlan_pool;
 
     fn pool(name: &str) -> ResourcePool {
         (*mk_vlan_pool(name, 10, 20, &[])).clone()

@@ -4,7 +4,7 @@ use kube::api::{ApiResource, DeleteParams, DynamicObject, ListParams};
 use serde_json::{Value, json};
 
 use super::*;
-use crate::apiserver::{self, ApiServer, ServeConfig};
+use ferrule_apiserver::{self as apiserver, ApiServer, ServeConfig};
 
 fn mk_event(type_: EventType, reason: &str, note: &str) -> Event {
     Event {

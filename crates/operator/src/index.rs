@@ -176,8 +176,8 @@ pub fn key(parts: &[&str]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::provisioning::fixtures::mk_claim;
     use ferrule_crds::ResourceClaim;
+    use ferrule_crds::testing::mk_claim;
     use kube::runtime::reflector;
 
     fn by_pool(claim: &ResourceClaim) -> Vec<String> {
