@@ -8,10 +8,8 @@ pub mod cli;
 pub mod client;
 pub mod commands;
 pub mod http;
-pub mod inventory;
 pub mod logging;
 pub mod manifests;
-pub mod provisioning;
 pub mod summary;
 
 // Transitional: the parts already moved to crates of their own, under their old module
@@ -20,4 +18,6 @@ pub use ferrule_apiserver as apiserver;
 pub use ferrule_netconf as southbound;
 pub use ferrule_netsim as netsim;
 pub use ferrule_operator::metrics;
+pub use ferrule_provisioning as provisioning;
+pub use ferrule_provisioning::inventory;
 pub use ferrule_render as render;
