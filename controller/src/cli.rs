@@ -89,6 +89,10 @@ pub struct UpArgs {
         default_value = "127.0.0.1:18399"
     )]
     pub netsim_control_listen: SocketAddr,
+    /// Start the simulated devices empty, forgetting the configuration they kept in
+    /// DATA/netsim (with --netsim). Without it they start as the last run left them.
+    #[arg(long, env = "FERRULE_NETSIM_FRESH")]
+    pub netsim_fresh: bool,
     /// Apply these manifests (files, or folders like `kubectl apply -f DIR`) once the
     /// controllers run, wait for orders and subscriptions to settle and print a summary.
     #[arg(long, env = "FERRULE_APPLY", value_delimiter = ',')]
@@ -200,6 +204,8 @@ pub async fn up(args: UpArgs) -> anyhow::Result<()> {
             let topology = crate::netsim::Topology::load(path)?;
             let options = crate::netsim::Options {
                 control_listen: Some(args.netsim_control_listen),
+                state_dir: Some(args.data.join("netsim")),
+                fresh: args.netsim_fresh,
                 ..Default::default()
             };
             let netsim = crate::netsim::start_with(topology, options)

@@ -24,7 +24,7 @@ pub mod discovery;
 pub mod events;
 pub mod field_selector;
 pub mod fieldset;
-mod fsutil;
+pub(crate) mod fsutil;
 mod gc;
 mod gc_owners;
 pub mod health;
