@@ -270,8 +270,12 @@ pub async fn up(args: UpArgs) -> anyhow::Result<()> {
     if !manifests.is_empty() {
         let applied = crate::manifests::apply(&client, &manifests).await?;
         println!("applied {} objects", applied.len());
-        let (summary, ok) =
-            crate::summary::Summary::wait_settled(&client, Duration::from_secs(args.wait)).await?;
+        let (summary, ok) = crate::summary::Summary::wait_settled(
+            &client,
+            Some(controllers.verified()),
+            Duration::from_secs(args.wait),
+        )
+        .await?;
         settled = ok;
         if !ok {
             println!("not settled after {} s:", args.wait);

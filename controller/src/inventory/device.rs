@@ -31,6 +31,7 @@ use super::status::{
     DriftCheck, Probe, drift_alarm, drift_alarm_name, drift_due, drift_due_in, next_status,
     transitions,
 };
+use super::verified::{Verdict, Verified};
 
 /// Controller name in metrics and Events.
 pub const CONTROLLER: &str = "device";
@@ -48,6 +49,9 @@ pub struct DeviceContext {
     pub agent: Arc<dyn DeviceAgent>,
     /// Time between drift checks of a connected device.
     pub drift_interval: Duration,
+    /// What this run established about each device: a status from before the process started
+    /// is not trusted to skip a check.
+    pub verified: Arc<Verified>,
 }
 
 /// Why a Device reconcile failed (device problems are status, not errors).
@@ -105,7 +109,10 @@ async fn observe(device: &Device, ctx: &DeviceContext) -> Result<Action, Error> 
     let generation = current.metadata.generation;
     let interval = i64::try_from(ctx.drift_interval.as_secs()).unwrap_or(i64::MAX);
     let last_transaction = ctx.base.last_transactions.get(&key);
-    if let Some(wait) = drift_due_in(&before, generation, now(), interval) {
+    // A device not yet reached in this run is connected and checked whatever its status
+    // remembers: the device may have lost its configuration while nobody watched.
+    let verified_here = ctx.verified.get(&key).is_some_and(Verdict::connected);
+    if verified_here && let Some(wait) = drift_due_in(&before, generation, now(), interval) {
         // Connected, spec unchanged, no check due: nothing to ask the device (its session may
         // be busy with transactions), only the last transaction to publish.
         if let Some(id) = last_transaction.filter(|id| before.last_transaction.as_ref() != Some(id))
@@ -124,6 +131,7 @@ async fn observe(device: &Device, ctx: &DeviceContext) -> Result<Action, Error> 
                 && before.observed_generation == generation
                 && err.backing_off.is_some() =>
         {
+            ctx.verified.record(&key, Verdict::Unreachable);
             return Ok(Action::requeue(err.backing_off.unwrap_or(BUSY_RETRY)));
         }
         Err(err) => Probe::Unreachable {
@@ -133,7 +141,9 @@ async fn observe(device: &Device, ctx: &DeviceContext) -> Result<Action, Error> 
     };
     let mut drift = None;
     let mut busy = false;
-    if matches!(probe, Probe::Connected { .. }) && drift_due(&before, generation, now(), interval) {
+    if matches!(probe, Probe::Connected { .. })
+        && (!verified_here || drift_due(&before, generation, now(), interval))
+    {
         match check_drift(ctx, &current, &target).await? {
             Some((outcome, report)) => {
                 update_alarm(ctx, &current, &outcome, &report).await?;
@@ -151,6 +161,11 @@ async fn observe(device: &Device, ctx: &DeviceContext) -> Result<Action, Error> 
     for note in transitions(&before, &next) {
         ctx.base.publish(&reference, &note).await;
     }
+    // Recorded once the status says it, so that whoever reads the verdict finds the status
+    // (and the subscriptions it names) up to date.
+    if let Some(verdict) = verdict(&probe, drift.as_ref()) {
+        ctx.verified.record(&key, verdict);
+    }
     Ok(match probe {
         Probe::Connected { .. } => {
             ctx.base.backoff.succeeded(&key);
@@ -158,6 +173,23 @@ async fn observe(device: &Device, ctx: &DeviceContext) -> Result<Action, Error> 
         }
         Probe::Unreachable { .. } => Action::requeue(ctx.base.backoff.failed(&key)),
     })
+}
+
+/// What this look established; `None` when the drift check still has to run (it was skipped
+/// for a transaction in progress).
+fn verdict(probe: &Probe, drift: Option<&DriftCheck>) -> Option<Verdict> {
+    match (probe, drift) {
+        (Probe::Unreachable { .. }, _) => Some(Verdict::Unreachable),
+        (Probe::Connected { .. }, None) => None,
+        (Probe::Connected { .. }, Some(DriftCheck::InSync | DriftCheck::Repaired { .. })) => {
+            Some(Verdict::InSync)
+        }
+        (
+            Probe::Connected { .. },
+            Some(DriftCheck::Drifted { .. } | DriftCheck::NotRepaired { .. }),
+        ) => Some(Verdict::Drifted),
+        (Probe::Connected { .. }, Some(DriftCheck::Failed { .. })) => Some(Verdict::CheckFailed),
+    }
 }
 
 /// When a connected device is looked at again: after the drift interval, and a check skipped
@@ -298,6 +330,7 @@ async fn check_drift(
     let outcome = match (device.spec.drift_policy, &report.repair) {
         (DriftPolicy::Repair, Some(_)) if device.spec.maintenance => DriftCheck::NotRepaired {
             entries,
+            affected: report.affected.clone(),
             why: "the device is in maintenance".into(),
         },
         (DriftPolicy::Repair, Some(edit)) => {
@@ -324,11 +357,15 @@ async fn check_drift(
                 }
                 Err(err) => DriftCheck::NotRepaired {
                     entries,
+                    affected: report.affected.clone(),
                     why: err.to_string(),
                 },
             }
         }
-        _ => DriftCheck::Drifted { entries },
+        _ => DriftCheck::Drifted {
+            entries,
+            affected: report.affected.clone(),
+        },
     };
     Ok(Some((outcome, report)))
 }

@@ -17,6 +17,7 @@ use tokio::task::JoinHandle;
 use crate::inventory::agent::{DeviceAgent, NetconfAgent};
 use crate::inventory::device::{self, DeviceContext};
 use crate::inventory::pool;
+use crate::inventory::verified::Verified;
 use crate::metrics::Metrics;
 use crate::render::Renderer;
 use crate::southbound::client::{ManagerPolicy, SessionManager, SshConnector};
@@ -106,12 +107,18 @@ pub struct Running {
     controllers: Vec<JoinHandle<()>>,
     reflectors: Vec<JoinHandle<()>>,
     stores: Stores,
+    verified: Arc<Verified>,
 }
 
 impl Running {
     /// The caches the controllers read.
     pub fn stores(&self) -> &Stores {
         &self.stores
+    }
+
+    /// What the Device controller has verified about each device in this run.
+    pub fn verified(&self) -> &Arc<Verified> {
+        &self.verified
     }
 
     /// Stops the controllers (in-flight reconciles finish) and the caches.
@@ -190,10 +197,12 @@ pub async fn start(
     let subscriptions = context("ferrule-provisioning");
     let orders = context("ferrule-orders");
     let pools = context("ferrule-inventory");
+    let verified = Arc::new(Verified::default());
     let devices = Arc::new(DeviceContext {
         base: context("ferrule-inventory"),
         agent,
         drift_interval: options.drift_interval,
+        verified: verified.clone(),
     });
     let scope = options.scope;
     let mut controllers = vec![
@@ -224,6 +233,7 @@ pub async fn start(
         controllers,
         reflectors,
         stores,
+        verified,
     })
 }
 

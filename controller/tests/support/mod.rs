@@ -1,1 +1,2 @@
 pub mod nc;
+pub mod up;
