@@ -335,3 +335,22 @@ async fn a_restart_keeps_the_network_and_a_fresh_one_is_verified_not_trusted() {
         "{output}"
     );
 }
+
+#[test]
+fn a_main_job_that_cannot_start_reports_why() {
+    let examples = examples_on_free_ports();
+    // Someone else holds olt1's port.
+    let _held = TcpListener::bind(examples.moved[0].1.as_str()).unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let mut up = Up::start(data.path(), &examples, &[]);
+    let failure = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| up.summary()))
+        .expect_err("ferrule up cannot start on a taken port");
+    let message = failure
+        .downcast_ref::<String>()
+        .cloned()
+        .unwrap_or_default();
+    assert!(
+        message.contains("Address already in use") && message.contains("exited with"),
+        "{message}"
+    );
+}
