@@ -355,8 +355,8 @@ mod tests {
             "{summary}"
         );
 
-        verified.record("isp/olt1", Verdict::InSync);
-        verified.record("isp/olt2", Verdict::Drifted);
+        verified.record("isp/olt1", Verdict::InSync, 1);
+        verified.record("isp/olt2", Verdict::Drifted, 1);
         let summary = Summary::of(&[], &subs, &devices, Some(&verified));
         assert_eq!(
             (summary.devices_connected, summary.devices_configured),
@@ -380,7 +380,7 @@ mod tests {
         let devices = [mk_connected("olt2", &["b"])];
         let subs = [mk_active("b", "olt2", Ok(()))];
         let verified = Verified::default();
-        verified.record("isp/olt2", Verdict::Drifted);
+        verified.record("isp/olt2", Verdict::Drifted, 1);
         let summary = Summary::of(&[], &subs, &devices, Some(&verified));
         assert_eq!(summary.subscriptions_catching_up, 1);
         assert!(!summary.settled());

@@ -54,6 +54,18 @@ pub trait DeviceAgent: Send + Sync + fmt::Debug {
         target: &'a DeviceTarget,
         filter: Option<String>,
     ) -> BoxFuture<'a, Result<String, AgentError>>;
+
+    /// How many sessions have been opened to the device so far: a new number means a new
+    /// session, on which the device's configuration has not been checked yet.
+    fn sessions_opened(&self, _target: &DeviceTarget) -> u64 {
+        0
+    }
+
+    /// The device key (`namespace/name`) of every session opened from now on, when the agent
+    /// can tell.
+    fn watch_opened(&self) -> Option<tokio::sync::broadcast::Receiver<String>> {
+        None
+    }
 }
 
 /// [`DeviceAgent`] over NETCONF.
@@ -96,6 +108,14 @@ pub fn session_reason(err: &SessionError) -> &'static str {
 }
 
 impl<C: Connector> DeviceAgent for NetconfAgent<C> {
+    fn sessions_opened(&self, target: &DeviceTarget) -> u64 {
+        self.sessions.manager().sessions_opened(&target.key())
+    }
+
+    fn watch_opened(&self) -> Option<tokio::sync::broadcast::Receiver<String>> {
+        Some(self.sessions.manager().watch_opened())
+    }
+
     fn connect<'a>(
         &'a self,
         target: &'a DeviceTarget,

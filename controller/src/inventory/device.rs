@@ -13,6 +13,7 @@ use ferrule_crds::{Alarm, AlarmStatus, Device, Subscription};
 use futures::{StreamExt, TryStreamExt};
 use kube::api::{ObjectMeta, Patch, PatchParams, PostParams};
 use kube::runtime::controller::{Action, Controller};
+use kube::runtime::reflector::ObjectRef;
 use kube::{Api, Resource, ResourceExt};
 use serde::Serialize;
 
@@ -109,9 +110,12 @@ async fn observe(device: &Device, ctx: &DeviceContext) -> Result<Action, Error> 
     let generation = current.metadata.generation;
     let interval = i64::try_from(ctx.drift_interval.as_secs()).unwrap_or(i64::MAX);
     let last_transaction = ctx.base.last_transactions.get(&key);
-    // A device not yet reached in this run is connected and checked whatever its status
-    // remembers: the device may have lost its configuration while nobody watched.
-    let verified_here = ctx.verified.get(&key).is_some_and(Verdict::connected);
+    // A device not yet checked in this run, or not on its current session, is connected and
+    // checked whatever its status remembers: the device may have restarted and lost its
+    // configuration while nobody watched.
+    let verified_here = ctx
+        .verified
+        .checked_on(&key, ctx.agent.sessions_opened(&target));
     if verified_here && let Some(wait) = drift_due_in(&before, generation, now(), interval) {
         // Connected, spec unchanged, no check due: nothing to ask the device (its session may
         // be busy with transactions), only the last transaction to publish.
@@ -131,7 +135,11 @@ async fn observe(device: &Device, ctx: &DeviceContext) -> Result<Action, Error> 
                 && before.observed_generation == generation
                 && err.backing_off.is_some() =>
         {
-            ctx.verified.record(&key, Verdict::Unreachable);
+            ctx.verified.record(
+                &key,
+                Verdict::Unreachable,
+                ctx.agent.sessions_opened(&target),
+            );
             return Ok(Action::requeue(err.backing_off.unwrap_or(BUSY_RETRY)));
         }
         Err(err) => Probe::Unreachable {
@@ -164,7 +172,8 @@ async fn observe(device: &Device, ctx: &DeviceContext) -> Result<Action, Error> 
     // Recorded once the status says it, so that whoever reads the verdict finds the status
     // (and the subscriptions it names) up to date.
     if let Some(verdict) = verdict(&probe, drift.as_ref()) {
-        ctx.verified.record(&key, verdict);
+        ctx.verified
+            .record(&key, verdict, ctx.agent.sessions_opened(&target));
     }
     Ok(match probe {
         Probe::Connected { .. } => {
@@ -450,7 +459,14 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + Sync + 'static,
 ) {
     let gauge = spawn_session_gauge(ctx.clone());
-    Controller::for_shared_stream(changes.stream(), ctx.base.stores.devices.clone())
+    let mut controller =
+        Controller::for_shared_stream(changes.stream(), ctx.base.stores.devices.clone());
+    if let Some(opened) = ctx.agent.watch_opened() {
+        // A new session (the first, or one after the device went away) gets the device
+        // checked at once, not at the next drift interval.
+        controller = controller.reconcile_on(session_openings(opened));
+    }
+    controller
         .graceful_shutdown_on(shutdown)
         .run(reconcile, error_policy, ctx)
         .for_each(|result| async move {
@@ -460,6 +476,28 @@ pub async fn run(
         })
         .await;
     gauge.abort();
+}
+
+/// The Devices of the sessions opened, from the session pool's `namespace/name` keys; a
+/// watcher that fell behind skips what it missed (those devices are checked at their next
+/// interval).
+fn session_openings(
+    opened: tokio::sync::broadcast::Receiver<String>,
+) -> impl futures::Stream<Item = ObjectRef<Device>> + Send + 'static {
+    futures::stream::unfold(opened, |mut rx| async move {
+        loop {
+            match rx.recv().await {
+                Ok(key) => {
+                    let Some((ns, name)) = key.split_once('/') else {
+                        continue;
+                    };
+                    return Some((ObjectRef::new(name).within(ns), rx));
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
+            }
+        }
+    })
 }
 
 /// Updates the devices-by-phase gauge from the cache every few seconds.

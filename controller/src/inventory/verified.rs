@@ -29,24 +29,33 @@ impl Verdict {
     }
 }
 
-/// The verdicts, keyed `namespace/name`. Shared by the Device controller and the summary.
+/// The verdicts, keyed `namespace/name`, each with the number of the session it was reached
+/// on. Shared by the Device controller and the summary.
 #[derive(Debug, Default)]
 pub struct Verified {
-    verdicts: Mutex<HashMap<String, Verdict>>,
+    verdicts: Mutex<HashMap<String, (Verdict, u64)>>,
 }
 
 impl Verified {
-    /// Records the outcome of a look at device `key`.
-    pub fn record(&self, key: &str, verdict: Verdict) {
-        self.lock().insert(key.to_owned(), verdict);
+    /// Records the outcome of a look at device `key` over its `session`-th session.
+    pub fn record(&self, key: &str, verdict: Verdict, session: u64) {
+        self.lock().insert(key.to_owned(), (verdict, session));
     }
 
     /// The last verdict on device `key` in this run, if it was looked at.
     pub fn get(&self, key: &str) -> Option<Verdict> {
-        self.lock().get(key).copied()
+        self.lock().get(key).map(|(v, _)| *v)
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Verdict>> {
+    /// Whether device `key` was reached and checked on its `session`-th session (a newer
+    /// session may reach a device that restarted meanwhile).
+    pub fn checked_on(&self, key: &str, session: u64) -> bool {
+        self.lock()
+            .get(key)
+            .is_some_and(|(v, s)| v.connected() && *s == session)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, (Verdict, u64)>> {
         self.verdicts
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -61,9 +70,14 @@ mod tests {
     fn a_device_is_unverified_until_looked_at() {
         let verified = Verified::default();
         assert_eq!(verified.get("isp/olt1"), None);
-        verified.record("isp/olt1", Verdict::Drifted);
+        assert!(!verified.checked_on("isp/olt1", 0));
+        verified.record("isp/olt1", Verdict::Drifted, 1);
         assert_eq!(verified.get("isp/olt1"), Some(Verdict::Drifted));
-        verified.record("isp/olt1", Verdict::Unreachable);
+        assert!(verified.checked_on("isp/olt1", 1));
+        // A new session: checked again.
+        assert!(!verified.checked_on("isp/olt1", 2));
+        verified.record("isp/olt1", Verdict::Unreachable, 2);
         assert!(!verified.get("isp/olt1").unwrap().connected());
+        assert!(!verified.checked_on("isp/olt1", 2));
     }
 }

@@ -237,7 +237,16 @@ struct Inner<C: Connector> {
     /// Signalled when a lease ends or a connection closes: a caller waiting for a connection
     /// slot may find one now.
     freed: Arc<Notify>,
+    /// How many sessions were opened to each device: a new number is a new session, which
+    /// may reach a device that restarted (and lost its configuration) since the last one.
+    opened: std::sync::Mutex<HashMap<String, u64>>,
+    /// The device of every session opened, for whoever watches (the Device controller checks
+    /// a device again on a new session).
+    opened_tx: tokio::sync::broadcast::Sender<String>,
 }
+
+/// How many session openings a slow watcher may fall behind by before it misses some.
+const OPENED_BACKLOG: usize = 4096;
 
 impl<C: Connector> SessionManager<C> {
     /// A pool that opens sessions with `connector`.
@@ -250,6 +259,8 @@ impl<C: Connector> SessionManager<C> {
                 permits,
                 slots: Mutex::new(HashMap::new()),
                 freed: Arc::new(Notify::new()),
+                opened: std::sync::Mutex::new(HashMap::new()),
+                opened_tx: tokio::sync::broadcast::channel(OPENED_BACKLOG).0,
             }),
         }
     }
@@ -257,6 +268,22 @@ impl<C: Connector> SessionManager<C> {
     /// The pool's policy.
     pub fn policy(&self) -> &ManagerPolicy {
         &self.inner.policy
+    }
+
+    /// How many sessions have been opened to `device` so far (0: none yet).
+    pub fn sessions_opened(&self, device: &str) -> u64 {
+        self.inner
+            .opened
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(device)
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// The device key of every session opened from now on.
+    pub fn watch_opened(&self) -> tokio::sync::broadcast::Receiver<String> {
+        self.inner.opened_tx.subscribe()
     }
 
     /// SSH connections currently open.
@@ -414,6 +441,14 @@ impl<C: Connector> SessionManager<C> {
                     guard.retry_at = None;
                     guard.last_error = None;
                     guard.failed_config = None;
+                    *self
+                        .inner
+                        .opened
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                        .entry(guard.device.clone())
+                        .or_default() += 1;
+                    let _ = self.inner.opened_tx.send(guard.device.clone());
                     return Ok(true);
                 }
                 Err(err) => {
