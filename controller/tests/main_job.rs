@@ -354,3 +354,66 @@ fn a_main_job_that_cannot_start_reports_why() {
         "{message}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_network_that_restarts_under_a_running_controller_is_checked_again() {
+    // The simulated network runs on its own (`ferrule netsim --state-dir`), the controller
+    // beside it with the default drift interval of 300 s.
+    let examples = examples_on_free_ports();
+    let state = tempfile::tempdir().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let kubeconfig = data.path().join("kubeconfig");
+    let mut netsim = Up::netsim(&examples, state.path(), &[]);
+    netsim.devices_listed(3);
+    let mut up = Up::start_without_netsim(data.path(), &examples);
+    let output = up.summary();
+    assert!(output.contains("subscriptions: 5/5 ready"), "{output}");
+    assert!(
+        output.contains("devices:       3/3 connected, 3 configured"),
+        "{output}"
+    );
+    let owned = owned(&kubectl_json(&kubeconfig, &["get", "subscriptions"]));
+
+    // The network restarts empty while the controller runs: its sessions are lost, the
+    // devices are checked on their new sessions at once — olt1 and bng1 repaired, the
+    // subscriptions on olt2 (Report) no longer Ready.
+    netsim.interrupt();
+    let mut netsim = Up::netsim(&examples, state.path(), &["--fresh"]);
+    netsim.devices_listed(3);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(90);
+    loop {
+        let devices = kubectl_json(&kubeconfig, &["get", "devices"]);
+        let running = running(&devices).await;
+        let repaired = ["olt1", "bng1"]
+            .iter()
+            .all(|name| running[*name].1 == owned[*name]);
+        let subs = kubectl_json(&kubeconfig, &["get", "subscriptions"]);
+        let reported = items(&subs).iter().all(|sub| {
+            let on_olt2 = sub["status"]["devices"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|d| d["name"] == "olt2");
+            let (status, reason, _) = ready(sub);
+            if on_olt2 {
+                status == "False" && reason == "ConfigDrift"
+            } else {
+                status == "True"
+            }
+        });
+        if repaired && reported {
+            assert!(
+                running["olt2"].1.is_disjoint(&owned["olt2"]),
+                "olt2 (Report) was changed"
+            );
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the restarted network was not checked: repaired={repaired} reported={reported}\n{subs:#}\n{}",
+            up.stderr()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
+    drop(netsim);
+}

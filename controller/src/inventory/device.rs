@@ -459,6 +459,7 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + Sync + 'static,
 ) {
     let gauge = spawn_session_gauge(ctx.clone());
+    let sweeper = spawn_lost_session_sweeper(ctx.clone());
     let mut controller =
         Controller::for_shared_stream(changes.stream(), ctx.base.stores.devices.clone());
     if let Some(opened) = ctx.agent.watch_opened() {
@@ -476,6 +477,25 @@ pub async fn run(
         })
         .await;
     gauge.abort();
+    sweeper.abort();
+}
+
+/// How often idle sessions are looked at for a connection that is gone.
+const LOST_SWEEP: Duration = Duration::from_secs(2);
+
+/// Drops lost idle sessions every [`LOST_SWEEP`]; each one announced gets its device
+/// reconciled (reconnected and checked, or reported Unreachable) at once. Only flags are read:
+/// nothing is sent to the devices.
+fn spawn_lost_session_sweeper(ctx: Arc<DeviceContext>) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(LOST_SWEEP).await;
+            let lost = ctx.agent.sweep_lost().await;
+            if lost > 0 {
+                tracing::info!(lost, "device sessions lost; checking those devices again");
+            }
+        }
+    })
 }
 
 /// The Devices of the sessions opened, from the session pool's `namespace/name` keys; a

@@ -99,7 +99,38 @@ impl Up {
     /// Starts `ferrule up --data DATA --netsim TOPOLOGY --apply MANIFESTS` on ephemeral API,
     /// HTTP and fault-control ports, with `extra` arguments.
     pub fn start(data: &Path, examples: &Examples, extra: &[&str]) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_ferrule"))
+        let mut command = Self::up(data, examples);
+        command
+            .arg("--netsim")
+            .arg(&examples.topology)
+            .args(["--netsim-control-listen", "127.0.0.1:0"])
+            .args(extra);
+        Self::spawn(command)
+    }
+
+    /// Starts `ferrule up --data DATA --apply MANIFESTS` without a simulated network of its
+    /// own (the devices run elsewhere, e.g. in [`Up::netsim`]).
+    pub fn start_without_netsim(data: &Path, examples: &Examples) -> Self {
+        Self::spawn(Self::up(data, examples))
+    }
+
+    /// Starts `ferrule netsim` on the examples' topology keeping state in `state`, with
+    /// `extra` arguments; [`Up::summary`] is not for it — wait with [`Up::devices_listed`].
+    pub fn netsim(examples: &Examples, state: &Path, extra: &[&str]) -> Self {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_ferrule"));
+        command
+            .current_dir(repo())
+            .args(["netsim", "--no-control", "--topology"])
+            .arg(&examples.topology)
+            .arg("--state-dir")
+            .arg(state)
+            .args(extra);
+        Self::spawn(command)
+    }
+
+    fn up(data: &Path, examples: &Examples) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_ferrule"));
+        command
             .current_dir(repo())
             .args(["up", "--data"])
             .arg(data)
@@ -109,16 +140,30 @@ impl Up {
                 "--http-listen",
                 "127.0.0.1:0",
             ])
-            .arg("--netsim")
-            .arg(&examples.topology)
-            .args(["--netsim-control-listen", "127.0.0.1:0", "--apply"])
+            .arg("--apply")
             .arg(&examples.manifests)
-            .args(["--wait", "120"])
-            .args(extra)
+            .args(["--wait", "120"]);
+        command
+    }
+
+    /// Waits until a `ferrule netsim` child listed `n` devices (it listens then).
+    pub fn devices_listed(&mut self, n: usize) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while self.stdout.len() < n {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => self.stdout.push(line),
+                Err(_) => self.fail("ferrule netsim did not list its devices"),
+            }
+        }
+    }
+
+    fn spawn(mut command: Command) -> Self {
+        let mut child = command
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
-            .expect("starting ferrule up");
+            .expect("starting ferrule");
         // Both pipes are drained in the background: a full pipe would stop the server.
         let stdout = child.stdout.take().unwrap();
         let (tx, lines) = std::sync::mpsc::channel();

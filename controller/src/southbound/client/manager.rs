@@ -237,11 +237,12 @@ struct Inner<C: Connector> {
     /// Signalled when a lease ends or a connection closes: a caller waiting for a connection
     /// slot may find one now.
     freed: Arc<Notify>,
-    /// How many sessions were opened to each device: a new number is a new session, which
-    /// may reach a device that restarted (and lost its configuration) since the last one.
+    /// How many times each device's session was opened or found lost: a new number is a new
+    /// session (or none), which may reach a device that restarted (and lost its configuration)
+    /// since the last one.
     opened: std::sync::Mutex<HashMap<String, u64>>,
-    /// The device of every session opened, for whoever watches (the Device controller checks
-    /// a device again on a new session).
+    /// The device of every session opened or lost, for whoever watches (the Device controller
+    /// checks a device again on a new session).
     opened_tx: tokio::sync::broadcast::Sender<String>,
 }
 
@@ -270,7 +271,7 @@ impl<C: Connector> SessionManager<C> {
         &self.inner.policy
     }
 
-    /// How many sessions have been opened to `device` so far (0: none yet).
+    /// How many times a session to `device` was opened or found lost so far (0: none yet).
     pub fn sessions_opened(&self, device: &str) -> u64 {
         self.inner
             .opened
@@ -281,9 +282,41 @@ impl<C: Connector> SessionManager<C> {
             .unwrap_or(0)
     }
 
-    /// The device key of every session opened from now on.
+    /// The device key of every session opened or found lost from now on.
     pub fn watch_opened(&self) -> tokio::sync::broadcast::Receiver<String> {
         self.inner.opened_tx.subscribe()
+    }
+
+    fn session_changed(&self, device: &str) {
+        *self
+            .inner
+            .opened
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .entry(device.to_owned())
+            .or_default() += 1;
+        let _ = self.inner.opened_tx.send(device.to_owned());
+    }
+
+    /// Drops the idle sessions whose connection is gone (the device closed it, restarted or
+    /// went away) and announces them, so that whoever watches looks at the device now rather
+    /// than at its next use. Sessions in use are skipped. Returns how many were dropped.
+    pub async fn sweep_lost(&self) -> usize {
+        let mut lost = 0;
+        for slot in self.all_slots() {
+            let Ok(mut guard) = slot.try_lock_owned() else {
+                continue;
+            };
+            if guard.open.as_ref().is_some_and(|o| !o.session.is_usable())
+                && let Some(mut open) = guard.open.take()
+            {
+                open.session.close().await;
+                self.session_changed(&guard.device);
+                self.inner.freed.notify_waiters();
+                lost += 1;
+            }
+        }
+        lost
     }
 
     /// SSH connections currently open.
@@ -441,14 +474,7 @@ impl<C: Connector> SessionManager<C> {
                     guard.retry_at = None;
                     guard.last_error = None;
                     guard.failed_config = None;
-                    *self
-                        .inner
-                        .opened
-                        .lock()
-                        .unwrap_or_else(std::sync::PoisonError::into_inner)
-                        .entry(guard.device.clone())
-                        .or_default() += 1;
-                    let _ = self.inner.opened_tx.send(guard.device.clone());
+                    self.session_changed(&guard.device);
                     return Ok(true);
                 }
                 Err(err) => {

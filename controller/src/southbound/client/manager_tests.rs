@@ -196,6 +196,17 @@ async fn every_session_opened_is_counted_and_announced() {
     assert_eq!(opened.try_recv().unwrap(), "d1");
     assert!(opened.try_recv().is_err());
     assert_eq!(m.sessions_opened("d2"), 0);
+
+    // Lost while idle: found by the sweep, announced, and a new session opened on next use.
+    let last = shared.last_usable.lock().unwrap().clone().unwrap();
+    last.store(false, Ordering::SeqCst);
+    assert_eq!(m.sweep_lost().await, 1);
+    assert_eq!(m.sessions_opened("d1"), 3);
+    assert_eq!(opened.try_recv().unwrap(), "d1");
+    assert_eq!(m.open_connections(), 0);
+    assert_eq!(m.sweep_lost().await, 0, "nothing more to find");
+    drop(m.lease("d1", &config(1)).await.unwrap());
+    assert_eq!(shared.connects.load(Ordering::SeqCst), 3);
 }
 
 #[tokio::test]
