@@ -8,6 +8,7 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 
+use crate::apiserver::conn::{ConnLimitArgs, ConnLimits};
 use crate::apiserver::store::Durability;
 use crate::apiserver::{self, ServeConfig, health};
 use crate::metrics::{self, Metrics};
@@ -104,6 +105,9 @@ pub struct UpArgs {
     /// when it did not settle).
     #[arg(long)]
     pub exit_after_apply: bool,
+    /// Deadlines and connection cap of the API port and the HTTP port.
+    #[command(flatten)]
+    pub limits: ConnLimitArgs,
 }
 
 /// Runs one parsed command line.
@@ -136,6 +140,10 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
+/// How long the runtime waits, once a long-lived command returned, for tasks that are still
+/// running (a dropped transaction's batch, a closing SSH session) before the process exits.
+const RUNTIME_SHUTDOWN: Duration = Duration::from_secs(1);
+
 /// Runs a long-lived command (`up`, `run`) on a multi-threaded runtime, logging at info.
 fn serve(command: impl std::future::Future<Output = anyhow::Result<()>>) -> anyhow::Result<()> {
     init_tracing("info");
@@ -143,7 +151,10 @@ fn serve(command: impl std::future::Future<Output = anyhow::Result<()>>) -> anyh
         .enable_all()
         .build()
         .context("starting the async runtime")?;
-    runtime.block_on(command)
+    let result = runtime.block_on(command);
+    // Dropping the runtime would wait for blocking work without limit.
+    runtime.shutdown_timeout(RUNTIME_SHUTDOWN);
+    result
 }
 
 /// The HTTP port of a long-lived command: health and metrics.
@@ -159,12 +170,12 @@ pub(crate) struct HttpPort {
 }
 
 impl HttpPort {
-    /// Serves `/healthz`, `/readyz` and `/metrics` on `listen`.
-    pub(crate) async fn serve(listen: SocketAddr) -> anyhow::Result<Self> {
+    /// Serves `/healthz`, `/readyz` and `/metrics` on `listen` within `limits`.
+    pub(crate) async fn serve(listen: SocketAddr, limits: ConnLimits) -> anyhow::Result<Self> {
         let readiness = health::Readiness::default();
         let metrics = Arc::new(Metrics::new());
         let router = health::router(readiness.clone()).merge(metrics::router(metrics.clone()));
-        let (addr, task) = health::serve(listen, router)
+        let (addr, task) = health::serve(listen, router, limits)
             .await
             .with_context(|| format!("listening on {listen}"))?;
         Ok(Self {
@@ -177,13 +188,28 @@ impl HttpPort {
 }
 
 /// Logs to stderr, filtered by `RUST_LOG` or else at `default` level.
-fn init_tracing(default: &str) {
+/// Logs to stderr at `default` level unless `RUST_LOG` says otherwise; coloured as
+/// [`log_colours`] decides. Every command that logs starts it this way.
+pub fn init_tracing(default: &str) {
+    use std::io::IsTerminal as _;
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let colours = log_colours(
+        std::io::stderr().is_terminal(),
+        std::env::var_os("NO_COLOR").as_deref(),
+    );
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(colours)
         .try_init();
+}
+
+/// Whether log lines carry ANSI colours: only when stderr is a terminal, and not when
+/// `NO_COLOR` is set to a non-empty value (<https://no-color.org>). A file or a pipe gets
+/// plain text.
+pub fn log_colours(stderr_is_terminal: bool, no_color: Option<&std::ffi::OsStr>) -> bool {
+    stderr_is_terminal && no_color.is_none_or(std::ffi::OsStr::is_empty)
 }
 
 /// `ferrule up`: serves until interrupted.
@@ -228,11 +254,12 @@ pub async fn up(args: UpArgs) -> anyhow::Result<()> {
         metrics,
         addr: http_addr,
         task: http_task,
-    } = HttpPort::serve(args.http_listen).await?;
+    } = HttpPort::serve(args.http_listen, args.limits.limits()).await?;
     let mut config = ServeConfig::new(&args.data, args.api_listen);
     config.kubeconfig_path = args.kubeconfig.clone();
     config.insecure_http = args.insecure_http;
     config.allow_remote = args.allow_remote;
+    config.limits = args.limits.limits();
     config.durability = args.durability;
     config.crds = ferrule_crds::crdgen::all_crds()
         .iter()
@@ -260,6 +287,8 @@ pub async fn up(args: UpArgs) -> anyhow::Result<()> {
         .await
         .context("starting the controllers")?;
     readiness.set(true);
+    // Before saying so: from here on, Ctrl-C stops everything in order.
+    let mut signal = ShutdownSignal::install()?;
     println!(
         "ferrule is up: API {} (kubeconfig {}), HTTP http://{}",
         server.kubeconfig().server,
@@ -267,37 +296,48 @@ pub async fn up(args: UpArgs) -> anyhow::Result<()> {
         http_addr
     );
     let mut settled = true;
+    let mut interrupted = false;
     if !manifests.is_empty() {
-        let applied = crate::manifests::apply(&client, &manifests).await?;
-        println!("applied {} objects", applied.len());
-        let (summary, ok) = crate::summary::Summary::wait_settled(
-            &client,
-            Some(controllers.verified()),
-            Duration::from_secs(args.wait),
-        )
-        .await?;
-        settled = ok;
-        if !ok {
-            println!("not settled after {} s:", args.wait);
+        let apply = async {
+            let applied = crate::manifests::apply(&client, &manifests).await?;
+            println!("applied {} objects", applied.len());
+            let (summary, ok) = crate::summary::Summary::wait_settled(
+                &client,
+                Some(controllers.verified()),
+                Duration::from_secs(args.wait),
+            )
+            .await?;
+            if !ok {
+                println!("not settled after {} s:", args.wait);
+            }
+            println!("{summary}");
+            anyhow::Ok(ok)
+        };
+        tokio::select! {
+            ok = apply => settled = ok?,
+            () = signal.recv() => interrupted = true,
         }
-        println!("{summary}");
     }
-    println!(
-        "try: KUBECONFIG={} kubectl get subs,so,devices -A",
-        server.kubeconfig_path().display()
-    );
-    if !args.exit_after_apply {
-        shutdown_signal().await;
+    if !interrupted {
+        println!(
+            "try: KUBECONFIG={} kubectl get subs,so,devices -A",
+            server.kubeconfig_path().display()
+        );
+        if !args.exit_after_apply {
+            signal.recv().await;
+        }
     }
     readiness.set(false);
     tracing::info!("shutting down");
+    // Bounded (start::SHUTDOWN_GRACE); the API server stays up until the controllers are
+    // stopped, so a journal write in flight is applied whole or not at all.
     controllers.shutdown().await;
     server.shutdown().await;
     if let Some(netsim) = netsim {
         netsim.shutdown().await;
     }
     http_task.abort();
-    if !settled {
+    if !settled && !interrupted {
         anyhow::bail!(
             "the applied manifests did not settle within {} s",
             args.wait
@@ -306,26 +346,49 @@ pub async fn up(args: UpArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Completes on SIGTERM or Ctrl-C.
-pub(crate) async fn shutdown_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(s) => s,
-                Err(_) => {
-                    let _ = ctrl_c.await;
-                    return;
-                }
-            };
+/// SIGINT (Ctrl-C) and SIGTERM, caught from [`ShutdownSignal::install`] on. Before that
+/// (while starting) they end the process at once, which the store and the transaction journal
+/// are safe against, like a crash; installed before the "ready" line is printed, so that a
+/// signal sent after it always gets the ordered, bounded shutdown.
+#[derive(Debug)]
+pub(crate) struct ShutdownSignal {
+    interrupt: tokio::signal::unix::Signal,
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl ShutdownSignal {
+    /// Starts catching SIGINT and SIGTERM.
+    pub(crate) fn install() -> anyhow::Result<Self> {
+        use tokio::signal::unix::{SignalKind, signal};
+        Ok(Self {
+            interrupt: signal(SignalKind::interrupt()).context("catching SIGINT")?,
+            terminate: signal(SignalKind::terminate()).context("catching SIGTERM")?,
+        })
+    }
+
+    /// Completes on the next SIGINT or SIGTERM (at once for one received since
+    /// [`ShutdownSignal::install`]).
+    pub(crate) async fn recv(&mut self) {
         tokio::select! {
-            _ = ctrl_c => {}
-            _ = term.recv() => {}
+            _ = self.interrupt.recv() => {}
+            _ = self.terminate.recv() => {}
         }
     }
-    #[cfg(not(unix))]
-    {
-        let _ = ctrl_c.await;
+}
+
+#[cfg(test)]
+mod tests {
+    use std::ffi::OsStr;
+
+    use super::log_colours;
+
+    #[test]
+    fn colours_only_on_a_terminal_and_not_under_no_color() {
+        assert!(log_colours(true, None));
+        assert!(!log_colours(false, None), "a file or a pipe gets no colour");
+        assert!(!log_colours(true, Some(OsStr::new("1"))));
+        assert!(!log_colours(false, Some(OsStr::new("1"))));
+        // https://no-color.org: only a non-empty NO_COLOR disables colour.
+        assert!(log_colours(true, Some(OsStr::new(""))));
     }
 }

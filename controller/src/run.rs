@@ -3,8 +3,11 @@
 //!
 //! The CRDs come from `crds/` (`kubectl apply -f crds/`), installed by the cluster's
 //! administrator; `run` does not write them. It serves health (`/livez`, `/readyz`) and
-//! `/metrics` on the HTTP port and stops on SIGTERM or Ctrl-C, letting in-flight reconciles
-//! finish (a transaction cut short is finished by the next start's recovery pass).
+//! `/metrics` on the HTTP port and stops on SIGTERM or Ctrl-C within a bounded time
+//! ([`start::SHUTDOWN_GRACE`]): connection retries to devices stop at once, in-flight
+//! reconciles get the grace period, and a transaction cut short is finished by the next
+//! start's recovery pass. Kubernetes' default termination grace period (30 s) is more than
+//! enough.
 //!
 //! One replica: the controllers assume they are the only writer of the devices they manage
 //! (see docs/provisioning.md, crash safety); deploy/deployment.yaml runs one pod with the
@@ -36,8 +39,9 @@ pub struct RunArgs {
     /// Serve only this namespace (default: every namespace).
     #[arg(short, long, env = "FERRULE_NAMESPACE")]
     pub namespace: Option<String>,
-    /// Address of the HTTP port (health and metrics). In a pod, `0.0.0.0:8080` lets the
-    /// kubelet's probes and Prometheus in.
+    /// Address of the HTTP port (health and metrics). In a pod, the pod's own IP
+    /// (`$(POD_IP):8080`, as deploy/deployment.yaml does) lets the kubelet's probes and
+    /// Prometheus in without listening on every interface.
     #[arg(long, env = "FERRULE_HTTP_LISTEN", default_value = "127.0.0.1:8080")]
     pub http_listen: SocketAddr,
     /// Seconds between drift checks of a connected device.
@@ -49,6 +53,9 @@ pub struct RunArgs {
     /// A folder of templates for those profiles.
     #[arg(long, env = "FERRULE_TEMPLATES_DIR")]
     pub templates: Option<PathBuf>,
+    /// Deadlines and connection cap of the HTTP port.
+    #[command(flatten)]
+    pub limits: crate::apiserver::conn::ConnLimitArgs,
 }
 
 /// A client for the cluster of `kubeconfig`, or of the environment when `None`.
@@ -72,7 +79,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         .context("loading device profiles")?;
     let renderer = Arc::new(Renderer::new(profiles).context("compiling templates")?);
     let client = client(args.kubeconfig.as_deref()).await?;
-    let http = HttpPort::serve(args.http_listen).await?;
+    let http = HttpPort::serve(args.http_listen, args.limits.limits()).await?;
     let edge = start::netconf_edge(client.clone(), renderer.clone(), ManagerPolicy::default());
     let options = start::Options {
         scope: args.namespace.clone().map_or(Scope::All, Scope::Namespace),
@@ -83,6 +90,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         .await
         .context("starting the controllers")?;
     http.readiness.set(true);
+    let mut signal = crate::cli::ShutdownSignal::install()?;
     println!(
         "ferrule is running: controllers for {}, HTTP http://{}",
         args.namespace.as_deref().map_or_else(
@@ -91,9 +99,10 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         ),
         http.addr
     );
-    crate::cli::shutdown_signal().await;
+    signal.recv().await;
     http.readiness.set(false);
     tracing::info!("shutting down");
+    // Bounded by start::SHUTDOWN_GRACE.
     controllers.shutdown().await;
     http.task.abort();
     Ok(())

@@ -26,8 +26,9 @@ use ferrule::southbound::rpc::{Datastore, Rpc};
 use netconf_peer::{candidate, has_interface, interface_xml, peers, running_interfaces, serial};
 
 #[tokio::test]
+#[ignore = "needs a NETCONF peer: FERRULE_NETCONF_PEER_ENV"]
 async fn pinned_host_key_password_and_key_auth_both_framings() {
-    let Some(peers) = peers(1) else { return };
+    let peers = peers(1);
     let _serial = serial().await;
     let peer = &peers[0];
 
@@ -66,8 +67,9 @@ async fn pinned_host_key_password_and_key_auth_both_framings() {
 }
 
 #[tokio::test]
+#[ignore = "needs a NETCONF peer: FERRULE_NETCONF_PEER_ENV"]
 async fn wrong_or_missing_pin_and_bad_password_are_refused() {
-    let Some(peers) = peers(1) else { return };
+    let peers = peers(1);
     let peer = &peers[0];
 
     let other = "SHA256:zJO2HTwRIPFlBptMa0oJVe+1vXXdKqaxgLdTxT3Un2Q";
@@ -133,8 +135,9 @@ async fn connect_timeout_bounds_a_silent_server_and_refused_ports_fail_fast() {
 }
 
 #[tokio::test]
+#[ignore = "needs a NETCONF peer: FERRULE_NETCONF_PEER_ENV"]
 async fn keepalives_keep_an_idle_session_usable() {
-    let Some(peers) = peers(1) else { return };
+    let peers = peers(1);
     let mut config = peers[0].config_password();
     config.options.keepalive_interval = Some(Duration::from_millis(200));
     let mut s = NetconfSession::connect(&config).await.unwrap();
@@ -145,8 +148,9 @@ async fn keepalives_keep_an_idle_session_usable() {
 }
 
 #[tokio::test]
+#[ignore = "needs a NETCONF peer: FERRULE_NETCONF_PEER_ENV"]
 async fn reply_size_limit_is_enforced() {
-    let Some(peers) = peers(1) else { return };
+    let peers = peers(1);
     let mut config = peers[0].config_password();
     // netconfd's hello alone is several kilobytes.
     config.options.max_reply_bytes = 1024;
@@ -155,8 +159,9 @@ async fn reply_size_limit_is_enforced() {
 }
 
 #[tokio::test]
+#[ignore = "needs a NETCONF peer: FERRULE_NETCONF_PEER_ENV"]
 async fn confirmed_commit_rolls_back_by_itself() {
-    let Some(peers) = peers(1) else { return };
+    let peers = peers(1);
     let _serial = serial().await;
     let peer = &peers[0];
     let name = "ge-0/0/3";
@@ -190,8 +195,9 @@ async fn confirmed_commit_rolls_back_by_itself() {
 }
 
 #[tokio::test]
+#[ignore = "needs a NETCONF peer: FERRULE_NETCONF_PEER_ENV"]
 async fn persistent_confirmed_commit_is_confirmed_or_cancelled_from_another_session() {
-    let Some(peers) = peers(1) else { return };
+    let peers = peers(1);
     let _serial = serial().await;
     let peer = &peers[0];
     let (kept, cancelled) = ("ge-0/0/4", "ge-0/0/5");
@@ -232,8 +238,9 @@ async fn persistent_confirmed_commit_is_confirmed_or_cancelled_from_another_sess
 /// commit is recognised as such (netconfd: `operation-failed` at the persist-id), and `<kill-session>` of a dead
 /// client's session releases the locks it held.
 #[tokio::test]
+#[ignore = "needs a NETCONF peer: FERRULE_NETCONF_PEER_ENV"]
 async fn unknown_persist_ids_are_invalid_values_and_kill_session_frees_locks() {
-    let Some(peers) = peers(1) else { return };
+    let peers = peers(1);
     let _serial = serial().await;
     let peer = &peers[0];
     let mut s = NetconfSession::connect(&peer.config_password())
@@ -279,8 +286,9 @@ async fn unknown_persist_ids_are_invalid_values_and_kill_session_frees_locks() {
 }
 
 #[tokio::test]
+#[ignore = "needs a NETCONF peer: FERRULE_NETCONF_PEER_ENV"]
 async fn session_manager_reuses_one_session_per_device() {
-    let Some(peers) = peers(1) else { return };
+    let peers = peers(1);
     let _serial = serial().await;
     let manager = SessionManager::new(SshConnector, ManagerPolicy::default());
     let config = peers[0].config_password();

@@ -53,6 +53,7 @@ impl Bench {
             .unwrap();
         let secret: Secret = serde_json::from_value(json!({
             "metadata": {"name": "netsim-admin", "namespace": NS},
+            "type": "ferrule.dev/device-credentials",
             "stringData": {"username": "admin", "password": "admin"}
         }))
         .unwrap();

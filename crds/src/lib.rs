@@ -28,7 +28,7 @@ pub use bss::service_order::{ServiceOrder, ServiceOrderSpec, ServiceOrderStatus}
 pub use bss::subscription::{Subscription, SubscriptionSpec, SubscriptionStatus};
 pub use condition::{Condition, ConditionStatus};
 pub use oss::alarm::{Alarm, AlarmSpec, AlarmStatus};
-pub use oss::device::{Device, DeviceSpec, DeviceStatus};
+pub use oss::device::{CREDENTIALS_SECRET_TYPE, Device, DeviceSpec, DeviceStatus};
 pub use oss::resource_claim::{ResourceClaim, ResourceClaimSpec, ResourceClaimStatus, claim_name};
 pub use oss::resource_pool::{ResourcePool, ResourcePoolSpec, ResourcePoolStatus};
 pub use time::Timestamp;

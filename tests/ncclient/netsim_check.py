@@ -5,7 +5,7 @@ Usage: netsim_check.py HOST PORT FINGERPRINT
 
 Connects as admin/admin (pinning nothing: ncclient reads known_hosts, which a test does not
 have, so host key checking is off and the fingerprint is compared by hand), then: edits the
-candidate, commits, reads it back; makes a confirmed commit and waits for it to time out;
+candidate, commits, reads it back; makes a confirmed commit and polls until its timeout rolls it back;
 gets lock-denied from a second session; gets an rpc-error for a create of an existing entry.
 Prints one line per check and exits non-zero on the first failure.
 """
@@ -52,6 +52,20 @@ def running(m):
     return m.get_config(source="running").data_xml
 
 
+DEADLINE = 30.0
+
+
+def eventually(condition, deadline=DEADLINE, interval=0.1):
+    """Polls `condition` until it holds (True) or `deadline` seconds pass (False)."""
+    end = time.monotonic() + deadline
+    while True:
+        if condition():
+            return True
+        if time.monotonic() > end:
+            return False
+        time.sleep(interval)
+
+
 def check(name, condition, detail=""):
     if not condition:
         print("FAIL %s %s" % (name, detail))
@@ -82,8 +96,11 @@ def main():
     m.edit_config(target="candidate", config=subif("ge-0/0/1.200"))
     m.commit(confirmed=True, timeout="1")
     check("confirmed commit applied", "ge-0/0/1.200" in running(m))
-    time.sleep(2.5)
-    check("confirmed commit rolled back", "ge-0/0/1.200" not in running(m))
+    check(
+        "confirmed commit rolled back",
+        eventually(lambda: "ge-0/0/1.200" not in running(m)),
+        "still in running %.0f s after the 1 s confirm timeout" % DEADLINE,
+    )
 
     m.lock(target="candidate")
     other = connect(host, port)

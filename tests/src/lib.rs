@@ -152,7 +152,8 @@ where
 pub const CHILD_ARGS: &str = "FERRULE_E2E_CHILD_ARGS";
 
 /// The body of a test binary's child test: runs the `ferrule` command line given in
-/// [`CHILD_ARGS`] exactly as the binary's `main` does; a no-op in a normal test run.
+/// [`CHILD_ARGS`] exactly as the binary's `main` does. The child test is `#[ignore]`d, so a
+/// normal run skips it; run by hand without [`CHILD_ARGS`] it fails.
 ///
 /// Tests that need `ferrule` as a separate process (to kill it, to talk to it as a user would)
 /// run their own test binary again with [`spawn_child`], which runs only that test. (Building
@@ -160,7 +161,7 @@ pub const CHILD_ARGS: &str = "FERRULE_E2E_CHILD_ARGS";
 /// workspace.)
 pub fn run_child() -> anyhow::Result<()> {
     let Ok(args) = std::env::var(CHILD_ARGS) else {
-        return Ok(());
+        bail!("{CHILD_ARGS} is not set: this test only runs as a child process of spawn_child");
     };
     let args: Vec<String> = serde_json::from_str(&args).context("child arguments")?;
     use clap::Parser as _;
@@ -175,10 +176,12 @@ pub struct FerruleChild {
     pub child: tokio::process::Child,
     /// The stdout line that said it was ready.
     pub ready_line: String,
+    /// Its log lines (stderr, at `warn`), when spawned with [`spawn_child_with_logs`].
+    pub logs: Option<tokio::sync::mpsc::UnboundedReceiver<String>>,
 }
 
-/// Runs this test binary again as a child running only `child_test` (whose body is
-/// [`run_child`]) with the `ferrule` arguments `args`, and waits until it prints a line
+/// Runs this test binary again as a child running only `child_test` (an `#[ignore]`d test
+/// whose body is [`run_child`], hence `--ignored --exact`) with the `ferrule` arguments `args`, and waits until it prints a line
 /// containing `ready` (60 s at most). Its stdout is drained afterwards; stderr is dropped
 /// unless `FERRULE_E2E_CHILD_LOGS` is set.
 pub async fn spawn_child(
@@ -186,20 +189,63 @@ pub async fn spawn_child(
     args: &[&str],
     ready: &str,
 ) -> anyhow::Result<FerruleChild> {
+    spawn(child_test, args, ready, false).await
+}
+
+/// [`spawn_child`], with the child's log lines (`warn` and above, no colours) delivered to
+/// [`FerruleChild::logs`] as they are written.
+pub async fn spawn_child_with_logs(
+    child_test: &str,
+    args: &[&str],
+    ready: &str,
+) -> anyhow::Result<FerruleChild> {
+    spawn(child_test, args, ready, true).await
+}
+
+async fn spawn(
+    child_test: &str,
+    args: &[&str],
+    ready: &str,
+    capture: bool,
+) -> anyhow::Result<FerruleChild> {
     use tokio::io::{AsyncBufReadExt, BufReader};
-    let logs = std::env::var_os("FERRULE_E2E_CHILD_LOGS").is_some();
+    let logs = !capture && std::env::var_os("FERRULE_E2E_CHILD_LOGS").is_some();
     let mut child = tokio::process::Command::new(std::env::current_exe()?)
-        .args(["--exact", child_test, "--nocapture", "--test-threads=1"])
+        .args([
+            "--ignored",
+            "--exact",
+            child_test,
+            "--nocapture",
+            "--test-threads=1",
+        ])
         .env(CHILD_ARGS, serde_json::to_string(args)?)
         .env("RUST_LOG", if logs { "info" } else { "warn" })
+        .env("NO_COLOR", "1")
         .stdout(Stdio::piped())
         .stderr(if logs {
             Stdio::inherit()
+        } else if capture {
+            Stdio::piped()
         } else {
             Stdio::null()
         })
         .kill_on_drop(true)
         .spawn()?;
+    let log_lines = match child.stderr.take() {
+        Some(stderr) => {
+            let (send, receive) = tokio::sync::mpsc::unbounded_channel();
+            let mut lines = BufReader::new(stderr).lines();
+            tokio::spawn(async move {
+                while let Ok(Some(line)) = lines.next_line().await {
+                    if send.send(line).is_err() {
+                        break;
+                    }
+                }
+            });
+            Some(receive)
+        }
+        None => None,
+    };
     let stdout = child.stdout.take().context("stdout")?;
     let mut lines = BufReader::new(stdout).lines();
     let ready_line = tokio::time::timeout(Duration::from_secs(60), async {
@@ -214,5 +260,30 @@ pub async fn spawn_child(
     .with_context(|| format!("ferrule {args:?} did not print {ready:?}"))??;
     // Keep draining stdout so the child never blocks on a full pipe.
     tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    Ok(FerruleChild { child, ready_line })
+    Ok(FerruleChild {
+        child,
+        ready_line,
+        logs: log_lines,
+    })
+}
+
+/// Runs this test binary again as a child running only `child_test` with the `ferrule`
+/// arguments `args`, to the end (60 s at most): for commands expected to fail at start.
+pub async fn run_child_to_end(child_test: &str, args: &[&str]) -> anyhow::Result<Output> {
+    let mut command = tokio::process::Command::new(std::env::current_exe()?);
+    command
+        .args(["--exact", child_test, "--nocapture", "--test-threads=1"])
+        .env(CHILD_ARGS, serde_json::to_string(args)?)
+        .env("RUST_LOG", "warn")
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .kill_on_drop(true);
+    let out = tokio::time::timeout(Duration::from_secs(60), command.output())
+        .await
+        .with_context(|| format!("ferrule {args:?} did not exit"))??;
+    Ok(Output {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    })
 }

@@ -13,9 +13,10 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const NS: &str = "isp";
 
-/// In the child process: the `ferrule run` command line it was given. A no-op in a normal
-/// test run.
+/// In the child process: the `ferrule run` command line it was given. Ignored in a normal
+/// test run; [`ferrule_e2e::spawn_child`] runs it with `--ignored --exact`.
 #[test]
+#[ignore = "child process of the cluster tests, started by spawn_child"]
 fn ferrule_run_child() -> anyhow::Result<()> {
     ferrule_e2e::run_child()
 }
@@ -144,6 +145,96 @@ async fn ferrule_run_provisions_against_an_existing_api() -> anyhow::Result<()> 
     Ok(())
 }
 
+/// SIGTERM stops `ferrule run` within a bound while a Device is unreachable and its
+/// reconcile is in a reconnect backoff delay (after seven failures: 16–32 s, then longer).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ferrule_run_stops_within_a_bound_with_an_unreachable_device() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let work = tempfile::tempdir()?;
+    let server = start_server(dir.path()).await?;
+    let kubectl = Kubectl::new(server.kubeconfig_path(), work.path());
+    let crds = Path::new(env!("CARGO_MANIFEST_DIR")).join("../crds");
+    kubectl
+        .ok(&["apply", "-f", crds.to_str().context("crds path")?])
+        .await?;
+    kubectl
+        .ok(&[
+            "wait",
+            "--for=condition=Established",
+            "crd",
+            "--all",
+            "--timeout=30s",
+        ])
+        .await?;
+    // A port where nothing listens any more.
+    let closed = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+        listener.local_addr()?
+    };
+    let device = kubectl.manifest(
+        "device.yaml",
+        &format!(
+            "apiVersion: v1\nkind: Namespace\nmetadata: {{name: {NS}}}\n---\n\
+             apiVersion: v1\nkind: Secret\nmetadata: {{name: admin, namespace: {NS}}}\n\
+             stringData: {{username: admin, password: admin}}\n---\n\
+             apiVersion: oss.ferrule.dev/v1alpha1\nkind: Device\n\
+             metadata: {{name: dead1, namespace: {NS}}}\n\
+             spec: {{address: \"{closed}\", profile: ietf, credentialsSecret: admin,\n\
+             \x20 insecureSkipHostKeyVerification: true, role: access, site: far,\n\
+             \x20 ports: [ge-0/0/1]}}\n"
+        ),
+    )?;
+    kubectl.ok(&["apply", "-f", &device]).await?;
+
+    let kubeconfig = server
+        .kubeconfig_path()
+        .to_str()
+        .context("kubeconfig path")?
+        .to_owned();
+    let args = [
+        "run",
+        "--kubeconfig",
+        &kubeconfig,
+        "--namespace",
+        NS,
+        "--http-listen",
+        "127.0.0.1:0",
+    ];
+    let mut run =
+        ferrule_e2e::spawn_child_with_logs("ferrule_run_child", &args, "ferrule is running")
+            .await?;
+    let mut logs = run.logs.take().context("log lines")?;
+    tokio::time::timeout(Duration::from_secs(180), async {
+        let mut failures = 0;
+        while failures < 7 {
+            let line = logs.recv().await.context("the child's log ended")?;
+            if line.contains("session open failed") && line.contains("dead1") {
+                failures += 1;
+            }
+        }
+        anyhow::Ok(())
+    })
+    .await
+    .context("dead1 did not fail often enough")??;
+
+    let pid = run.child.id().context("pid")?;
+    let status = tokio::process::Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .await?;
+    ensure!(status.success(), "kill -TERM failed");
+    let exit = match tokio::time::timeout(Duration::from_secs(15), run.child.wait()).await {
+        Ok(exit) => exit?,
+        Err(_) => {
+            run.child.start_kill()?;
+            anyhow::bail!("ferrule run was still running 15 s after SIGTERM");
+        }
+    };
+    ensure!(exit.success(), "ferrule run exited with {exit}");
+    server.shutdown().await;
+    Ok(())
+}
+
 /// GET `path` from `addr` over plain HTTP/1.0; the response, head and body.
 async fn get(addr: &str, path: &str) -> anyhow::Result<String> {
     let mut stream = tokio::net::TcpStream::connect(addr).await?;
@@ -178,6 +269,7 @@ metadata: {{name: isp}}
 apiVersion: v1
 kind: Secret
 metadata: {{name: netsim-admin, namespace: isp}}
+type: ferrule.dev/device-credentials
 stringData: {{username: admin, password: admin}}
 ---
 apiVersion: bss.ferrule.dev/v1alpha1

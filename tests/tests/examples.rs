@@ -132,6 +132,12 @@ fn every_reference_in_the_examples_names_a_defined_object() {
         .map(|(_, d)| (kind(d).to_owned(), name(d).to_owned()))
         .collect();
     let has = |k: &str, n: &str| defined.contains(&(k.to_owned(), n.to_owned()));
+    // Devices only use Secrets made for them (docs/security.md).
+    let device_credentials: BTreeSet<&str> = docs
+        .iter()
+        .filter(|(_, d)| kind(d) == "Secret" && d["type"] == ferrule_crds::CREDENTIALS_SECRET_TYPE)
+        .map(|(_, d)| name(d))
+        .collect();
     // Subscriptions that orders create are defined too.
     let mut subscriptions: BTreeSet<String> = docs
         .iter()
@@ -176,6 +182,13 @@ fn every_reference_in_the_examples_names_a_defined_object() {
                     "Secret",
                     secret,
                     has("Secret", secret),
+                );
+                need(
+                    file,
+                    "credentialsSecret",
+                    "Secret of type ferrule.dev/device-credentials",
+                    secret,
+                    device_credentials.contains(secret),
                 );
                 if let Some(bng) = spec["bng"].as_str() {
                     need(file, "bng", "Device", bng, has("Device", bng));

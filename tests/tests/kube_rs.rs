@@ -385,6 +385,16 @@ async fn watchers_recover_from_a_compacted_version() -> anyhow::Result<()> {
 }
 
 async fn parent_and_child(cms: &Api<ConfigMap>, tag: &str) -> anyhow::Result<()> {
+    parent_and_child_with(cms, tag, &[]).await
+}
+
+/// A parent ConfigMap and a child it owns (blocking its deletion), the child holding
+/// `finalizers`.
+async fn parent_and_child_with(
+    cms: &Api<ConfigMap>,
+    tag: &str,
+    finalizers: &[&str],
+) -> anyhow::Result<()> {
     let mut parent = ConfigMap::default();
     parent.metadata.name = Some(format!("parent-{tag}"));
     let parent = cms.create(&PostParams::default(), &parent).await?;
@@ -400,6 +410,9 @@ async fn parent_and_child(cms: &Api<ConfigMap>, tag: &str) -> anyhow::Result<()>
             controller: Some(true),
         },
     ]);
+    if !finalizers.is_empty() {
+        child.metadata.finalizers = Some(finalizers.iter().map(|f| (*f).to_owned()).collect());
+    }
     cms.create(&PostParams::default(), &child).await?;
     Ok(())
 }
@@ -421,14 +434,57 @@ async fn deletion_propagation_policies() -> anyhow::Result<()> {
     ensure!(cms.get_opt("parent-bg").await?.is_none());
     eventually(Duration::from_secs(30), || gone("child-bg")).await?;
 
-    // Foreground: the parent waits, marked, until the child is gone.
-    parent_and_child(&cms, "fg").await?;
+    // Foreground: the parent waits, marked, until the child is gone. The child's finalizer
+    // holds it (and so the parent) until the test removes it.
+    const HOLD: &str = "e2e.ferrule.dev/hold";
+    parent_and_child_with(&cms, "fg", &[HOLD]).await?;
     cms.delete("parent-fg", &DeleteParams::foreground()).await?;
-    let parent = cms.get_opt("parent-fg").await?;
+    let marked = |p: &ConfigMap| {
+        p.metadata.deletion_timestamp.is_some()
+            && p.finalizers().iter().any(|f| f == "foregroundDeletion")
+    };
+    let parent = cms
+        .get_opt("parent-fg")
+        .await?
+        .context("parent gone at once")?;
+    ensure!(marked(&parent), "parent not marked: {:?}", parent.metadata);
+    // The collector deletes the child, which its finalizer keeps.
+    eventually(Duration::from_secs(30), || {
+        let cms = cms.clone();
+        async move {
+            let child = cms.get_opt("child-fg").await.ok()??;
+            child.metadata.deletion_timestamp.is_some().then_some(())
+        }
+    })
+    .await
+    .context("the child is deleted in the foreground deletion")?;
+    // Let the collector look again at the parent with its dependent being deleted: two
+    // background deletions done one after the other take at least one whole pass that
+    // started after the child was marked.
+    for probe in ["probe1", "probe2"] {
+        parent_and_child(&cms, probe).await?;
+        cms.delete(&format!("parent-{probe}"), &DeleteParams::background())
+            .await?;
+        let child = format!("child-{probe}");
+        eventually(Duration::from_secs(30), || {
+            let cms = cms.clone();
+            let child = child.clone();
+            async move { cms.get_opt(&child).await.ok()?.is_none().then_some(()) }
+        })
+        .await?;
+    }
+    let parent = cms.get_opt("parent-fg").await?.context("parent gone")?;
     ensure!(
-        parent.is_none_or(|p| p.finalizers().iter().any(|f| f == "foregroundDeletion")),
-        "a foreground deletion keeps the owner until its dependents are gone"
+        marked(&parent),
+        "a foreground deletion keeps the owner until its dependents are gone: {:?}",
+        parent.metadata
     );
+    cms.patch(
+        "child-fg",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"metadata": {"finalizers": null}})),
+    )
+    .await?;
     eventually(Duration::from_secs(30), || gone("child-fg")).await?;
     eventually(Duration::from_secs(30), || gone("parent-fg")).await?;
 

@@ -507,3 +507,321 @@ async fn kubectl_acceptance_scenario() -> anyhow::Result<()> {
     server.shutdown().await;
     Ok(())
 }
+
+/// The row of `listing` that mentions `needle`, as a line index.
+fn row_of(listing: &str, needle: &str) -> anyhow::Result<usize> {
+    listing
+        .lines()
+        .position(|l| l.contains(needle))
+        .with_context(|| format!("no row with {needle:?} in:\n{listing}"))
+}
+
+/// Events published by Ferrule's recorder (events.k8s.io/v1, `eventTime` and `series` only)
+/// next to old-style core/v1 events (`lastTimestamp`, `count`), as kubectl lists them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kubectl_lists_and_sorts_recorded_events() -> anyhow::Result<()> {
+    use ferrule::provisioning::events::Recorder;
+    use k8s_openapi::api::core::v1::ObjectReference;
+    use kube::runtime::events::{Event, EventType, Reporter};
+
+    let dir = tempfile::tempdir()?;
+    let work = tempfile::tempdir()?;
+    let server = start_server(dir.path()).await?;
+    let k = Kubectl::new(server.kubeconfig_path(), work.path());
+    k.ok(&["create", "namespace", "lusofibra"]).await?;
+
+    let recorder = Recorder::new(
+        server.client().await?,
+        Reporter {
+            controller: "ferrule-provisioning".into(),
+            instance: Some("ferrule-0".into()),
+        },
+    );
+    let about = |name: &str| ObjectReference {
+        api_version: Some("ferrule.dev/v1alpha1".into()),
+        kind: Some("Subscription".into()),
+        namespace: Some("lusofibra".into()),
+        name: Some(name.into()),
+        uid: Some(format!("uid-{name}")),
+        ..Default::default()
+    };
+    let event = |reason: &str, note: &str| Event {
+        type_: EventType::Normal,
+        reason: reason.into(),
+        note: Some(note.into()),
+        action: "Provision".into(),
+        secondary: None,
+    };
+    recorder
+        .publish(
+            &event("Provisioned", "all devices configured"),
+            &about("s1"),
+        )
+        .await?;
+    recorder
+        .publish(&event("Claimed", "vlan 101 claimed"), &about("s2"))
+        .await?;
+    // A repeat: the first Event becomes a series of 2.
+    recorder
+        .publish(
+            &event("Provisioned", "all devices configured"),
+            &about("s1"),
+        )
+        .await?;
+
+    // Two core/v1 events written the old way, created out of time order.
+    for (name, last) in [
+        ("late", "2026-01-01T00:10:00Z"),
+        ("early", "2026-01-01T00:05:00Z"),
+    ] {
+        let manifest = k.manifest(
+            &format!("{name}.yaml"),
+            &format!(
+                "apiVersion: v1\nkind: Event\nmetadata: {{name: {name}, namespace: lusofibra}}\n\
+                 involvedObject: {{kind: Subscription, name: {name}, namespace: lusofibra}}\n\
+                 reason: Legacy\nmessage: {name} event\ntype: Warning\nsource: {{component: old}}\n\
+                 firstTimestamp: \"{last}\"\nlastTimestamp: \"{last}\"\ncount: 1\n"
+            ),
+        )?;
+        k.ok(&["create", "-f", &manifest]).await?;
+    }
+
+    // The core/v1 view serves the unset deprecated fields as a real API server does.
+    let raw = k
+        .ok(&["get", "--raw", "/api/v1/namespaces/lusofibra/events"])
+        .await?;
+    let list: serde_json::Value = serde_json::from_str(&raw)?;
+    let items = list["items"].as_array().context("items")?;
+    let recorded: Vec<&serde_json::Value> = items
+        .iter()
+        .filter(|e| e["reportingComponent"] == "ferrule-provisioning")
+        .collect();
+    ensure!(recorded.len() == 2, "{raw}");
+    for e in &recorded {
+        ensure!(
+            e.get("lastTimestamp") == Some(&serde_json::Value::Null)
+                && e.get("firstTimestamp") == Some(&serde_json::Value::Null)
+                && e["source"] == serde_json::json!({})
+                && e["eventTime"].is_string(),
+            "{e}"
+        );
+    }
+
+    // --sort-by=.lastTimestamp lists every event: those without lastTimestamp (null) first,
+    // then the others in time order.
+    let sorted = k
+        .ok(&[
+            "get",
+            "events",
+            "-n",
+            "lusofibra",
+            "--sort-by=.lastTimestamp",
+        ])
+        .await?;
+    ensure!(sorted.starts_with("LAST SEEN"), "{sorted}");
+    let s1 = row_of(&sorted, "subscription/s1")?;
+    let s2 = row_of(&sorted, "subscription/s2")?;
+    let early = row_of(&sorted, "subscription/early")?;
+    let late = row_of(&sorted, "subscription/late")?;
+    ensure!(s1.max(s2) < early && early < late, "{sorted}");
+
+    // The table: LAST SEEN, TYPE, REASON, OBJECT, MESSAGE; the series counts 2.
+    let table = k.ok(&["get", "events", "-n", "lusofibra"]).await?;
+    let header: Vec<&str> = table
+        .lines()
+        .next()
+        .unwrap_or("")
+        .split("  ")
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .collect();
+    ensure!(
+        header == ["LAST SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE"],
+        "{table}"
+    );
+    let row: Vec<&str> = table
+        .lines()
+        .find(|l| l.contains("subscription/s1"))
+        .unwrap_or("")
+        .split_whitespace()
+        .collect();
+    ensure!(
+        row.get(1..5) == Some(&["Normal", "Provisioned", "subscription/s1", "all"][..])
+            && row.last() == Some(&"configured")
+            && !row[0].is_empty()
+            && row[0] != "<unknown>",
+        "{table}"
+    );
+    let wide = k
+        .ok(&["get", "events", "-n", "lusofibra", "-o", "wide"])
+        .await?;
+    let s1_wide = wide
+        .lines()
+        .find(|l| l.contains("subscription/s1"))
+        .unwrap_or("");
+    ensure!(
+        s1_wide.contains("ferrule-provisioning") && s1_wide.split_whitespace().any(|c| c == "2"),
+        "{wide}"
+    );
+    Ok(())
+}
+
+/// `kubectl explain` on a Ferrule CRD installed from its committed YAML (generated header
+/// included): descriptions are paragraphs that kubectl wraps at its own width, not at the
+/// line breaks of the doc comments they come from.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kubectl_explain_wraps_ferrule_descriptions_as_paragraphs() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let work = tempfile::tempdir()?;
+    let server = start_server(dir.path()).await?;
+    let k = Kubectl::new(server.kubeconfig_path(), work.path());
+    let crd = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../crds/subscriptions.bss.ferrule.dev.yaml")
+        .canonicalize()?;
+    let yaml = std::fs::read_to_string(&crd)?;
+    ensure!(yaml.starts_with("# Generated by `ferrule crds`"), "{yaml}");
+    k.ok(&["apply", "-f", &crd.display().to_string()]).await?;
+    k.ok(&[
+        "wait",
+        "--for=condition=Established",
+        "crd/subscriptions.bss.ferrule.dev",
+        "--timeout=20s",
+    ])
+    .await?;
+    let explained = eventually(Duration::from_secs(20), || async {
+        let out = k.run(&["explain", "subscription.spec"]).await.ok()?;
+        out.ok().then_some(out.stdout)
+    })
+    .await?;
+    // The doc comments break these sentences after "suspended variant" and "access device
+    // when"; kubectl, wrapping at its own width, keeps the words together.
+    for sentence in [
+        "variant of the configuration (and stops recurring charges).",
+        "device when absent.",
+        "that selects the BNG (or the access device without a BNG) when absent.",
+    ] {
+        ensure!(
+            explained.lines().any(|l| l.trim() == sentence),
+            "no line {sentence:?} in:\n{explained}"
+        );
+    }
+    Ok(())
+}
+
+/// `kubectl auth can-i` and `kubectl auth whoami` against the server's one identity, which
+/// may do everything that exists; without the token they are refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kubectl_auth_can_i_and_whoami() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let work = tempfile::tempdir()?;
+    let mut config = ferrule::apiserver::ServeConfig::new(dir.path(), "127.0.0.1:0".parse()?);
+    config.crds = ferrule_crds::crdgen::all_crds()
+        .iter()
+        .map(serde_json::to_value)
+        .collect::<Result<_, _>>()?;
+    let server = ferrule::apiserver::serve(config).await?;
+    let k = Kubectl::new(server.kubeconfig_path(), work.path());
+
+    // Discovery lists the review resources, create-only.
+    let resources = k
+        .ok(&[
+            "api-resources",
+            "--api-group=authorization.k8s.io",
+            "-o",
+            "wide",
+        ])
+        .await?;
+    ensure!(
+        resources.contains("selfsubjectaccessreviews")
+            && resources.contains("selfsubjectrulesreviews"),
+        "{resources}"
+    );
+    let versions = k.ok(&["api-versions"]).await?;
+    ensure!(
+        versions.contains("authorization.k8s.io/v1")
+            && versions.contains("authentication.k8s.io/v1"),
+        "{versions}"
+    );
+
+    // Anything that exists: yes (exit 0).
+    for args in [
+        &["auth", "can-i", "create", "subscriptions", "-n", "x"][..],
+        &["auth", "can-i", "delete", "devices.oss.ferrule.dev", "-A"],
+        &[
+            "auth",
+            "can-i",
+            "patch",
+            "subscriptions",
+            "--subresource=status",
+            "-n",
+            "x",
+        ],
+        &["auth", "can-i", "get", "/healthz"],
+        &["auth", "can-i", "*", "*"],
+    ] {
+        let out = k.run(args).await?;
+        ensure!(out.ok() && out.stdout.trim() == "yes", "{args:?}: {out:?}");
+    }
+    // What does not exist: no (exit 1), with the reason.
+    let out = k
+        .run(&["auth", "can-i", "create", "pods", "-n", "x"])
+        .await?;
+    ensure!(out.code == 1 && out.stdout.starts_with("no"), "{out:?}");
+    ensure!(out.stdout.contains("does not serve pods"), "{out:?}");
+    let out = k
+        .run(&["auth", "can-i", "escalate", "subscriptions", "-n", "x"])
+        .await?;
+    ensure!(out.code == 1 && out.stdout.starts_with("no"), "{out:?}");
+
+    // --list: every served resource with its verbs.
+    let list = k.ok(&["auth", "can-i", "--list", "-n", "x"]).await?;
+    let line = |needle: &str| {
+        list.lines()
+            .find(|l| l.split_whitespace().next() == Some(needle))
+            .map(str::to_string)
+    };
+    let subs = line("subscriptions.bss.ferrule.dev").context(list.clone())?;
+    ensure!(
+        subs.contains("[create delete deletecollection get list patch update watch]"),
+        "{subs}"
+    );
+    let status = line("subscriptions.bss.ferrule.dev/status").context(list.clone())?;
+    ensure!(status.contains("[get patch update]"), "{status}");
+    ensure!(line("configmaps").is_some(), "{list}");
+
+    // whoami, as a table and as JSON.
+    let table = k.ok(&["auth", "whoami"]).await?;
+    ensure!(table.contains("ferrule-admin"), "{table}");
+    let json: serde_json::Value =
+        serde_json::from_str(&k.ok(&["auth", "whoami", "-o", "json"]).await?)?;
+    ensure!(json["kind"] == "SelfSubjectReview", "{json}");
+    ensure!(json["apiVersion"] == "authentication.k8s.io/v1", "{json}");
+    ensure!(
+        json["status"]["userInfo"]["username"] == "ferrule-admin",
+        "{json}"
+    );
+    ensure!(
+        json["status"]["userInfo"]["groups"]
+            == serde_json::json!(["system:masters", "system:authenticated"]),
+        "{json}"
+    );
+
+    // Without the token: 401, as for every other request.
+    let anonymous = work.path().join("anonymous.kubeconfig");
+    let text = std::fs::read_to_string(server.kubeconfig_path())?;
+    let token = &server.kubeconfig().token;
+    std::fs::write(&anonymous, text.replace(token.as_str(), "not-the-token"))?;
+    let anon = Kubectl::new(&anonymous, work.path());
+    for args in [
+        &["auth", "can-i", "create", "subscriptions", "-n", "x"][..],
+        &["auth", "whoami"],
+    ] {
+        let out = anon.run(args).await?;
+        ensure!(
+            !out.ok() && out.stderr.contains("Unauthorized"),
+            "{args:?}: {out:?}"
+        );
+    }
+    server.shutdown().await;
+    Ok(())
+}

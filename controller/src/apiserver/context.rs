@@ -64,8 +64,7 @@ pub struct Tuning {
     pub store: StoreConfig,
 }
 
-/// State shared by every request.
-#[derive(Debug)]
+/// State shared by every request. `Debug` leaves the token out.
 pub struct Ctx {
     token: String,
     server_address: String,
@@ -75,6 +74,18 @@ pub struct Ctx {
     gc: Notify,
     owners: OwnerTracker,
     bookmark_interval: Duration,
+}
+
+impl std::fmt::Debug for Ctx {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ctx")
+            .field("token", &"<redacted>")
+            .field("server_address", &self.server_address)
+            .field("ready", &self.ready)
+            .field("store", &self.store)
+            .field("bookmark_interval", &self.bookmark_interval)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Ctx {

@@ -4,6 +4,7 @@
 use serde_json::{Value, json};
 
 use super::registry::{Registry, ResourceType};
+use super::review;
 
 /// The verbs every served resource supports.
 pub const VERBS: &[&str] = &[
@@ -35,6 +36,7 @@ pub fn api_group_list(registry: &Registry) -> Value {
     let groups: Vec<Value> = registry
         .named_groups()
         .into_iter()
+        .chain(review::groups())
         .map(|g| api_group(registry, g))
         .collect();
     json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": groups})
@@ -42,7 +44,12 @@ pub fn api_group_list(registry: &Registry) -> Value {
 
 /// `/apis/G`: one group.
 pub fn api_group(registry: &Registry, group: &str) -> Value {
-    let versions = registry.versions(group);
+    let review_versions = [review::VERSION.to_string()];
+    let versions = if review::is_review_group(group) {
+        &review_versions[..]
+    } else {
+        registry.versions(group)
+    };
     let listed: Vec<Value> = versions.iter().map(|v| group_version(group, v)).collect();
     let preferred = versions
         .first()
@@ -84,6 +91,15 @@ pub fn api_resource_list(registry: &Registry, group: &str, version: &str) -> Val
                 "verbs": ["get", "patch", "update"],
             }));
         }
+    }
+    for t in review::types_of(group, version) {
+        resources.push(json!({
+            "name": t.plural,
+            "singularName": t.kind.to_lowercase(),
+            "namespaced": false,
+            "kind": t.kind,
+            "verbs": review::REVIEW_VERBS,
+        }));
     }
     let gv = if group.is_empty() {
         version.to_string()
@@ -142,6 +158,26 @@ fn discovery_group(registry: &Registry, group: &str) -> Value {
     json!({"metadata": metadata, "versions": versions})
 }
 
+/// The aggregated discovery entry of a review group: create-only, cluster-scoped resources.
+fn review_discovery_group(group: &str) -> Value {
+    let resources: Vec<Value> = review::types_of(group, review::VERSION)
+        .iter()
+        .map(|t| {
+            json!({
+                "resource": t.plural,
+                "responseKind": {"group": t.group, "version": review::VERSION, "kind": t.kind},
+                "scope": "Cluster",
+                "singularResource": t.kind.to_lowercase(),
+                "verbs": review::REVIEW_VERBS,
+            })
+        })
+        .collect();
+    json!({
+        "metadata": {"name": group, "creationTimestamp": null},
+        "versions": [{"version": review::VERSION, "resources": resources, "freshness": "Current"}],
+    })
+}
+
 /// Aggregated discovery for `/api` (`legacy = true`) or `/apis`, in the requested
 /// apidiscovery version (`v2` or `v2beta1`).
 pub fn aggregated(registry: &Registry, legacy: bool, api_version: &str) -> Value {
@@ -152,6 +188,7 @@ pub fn aggregated(registry: &Registry, legacy: bool, api_version: &str) -> Value
             .named_groups()
             .into_iter()
             .map(|g| discovery_group(registry, g))
+            .chain(review::groups().into_iter().map(review_discovery_group))
             .collect()
     };
     json!({
@@ -217,7 +254,9 @@ mod tests {
             [
                 "events.k8s.io",
                 "coordination.k8s.io",
-                "apiextensions.k8s.io"
+                "apiextensions.k8s.io",
+                "authentication.k8s.io",
+                "authorization.k8s.io"
             ]
         );
         let list = api_resource_list(&r, "apiextensions.k8s.io", "v1");

@@ -1,4 +1,5 @@
-//! The plain HTTP port's health endpoints (`/healthz`, `/readyz`) while `ferrule up` runs.
+//! The plain HTTP port's health endpoints (`/healthz`, `/readyz`) while `ferrule up` or
+//! `ferrule run` runs, and the port's server.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -10,6 +11,7 @@ use axum::routing::get;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
+use super::conn::{self, ConnLimits};
 use super::response::text;
 
 /// Readiness shared between the process and the health endpoints.
@@ -47,17 +49,21 @@ pub fn router(readiness: Readiness) -> Router {
         )
 }
 
-/// Serves `router` on `addr` until the task is aborted; returns the bound address.
+/// Serves `router` over plain HTTP on `addr` within `limits` (the same accept loop as the API
+/// port) until the task is aborted; returns the bound address.
 pub async fn serve(
     addr: SocketAddr,
     router: Router,
+    limits: ConnLimits,
 ) -> std::io::Result<(SocketAddr, JoinHandle<()>)> {
     let listener = TcpListener::bind(addr).await?;
     let bound = listener.local_addr()?;
-    let task = tokio::spawn(async move {
-        if let Err(e) = axum::serve(listener, router).await {
-            tracing::error!(error = %e, "HTTP port stopped");
-        }
-    });
+    let task = tokio::spawn(conn::accept_loop(
+        listener,
+        router,
+        None,
+        limits,
+        std::future::pending(),
+    ));
     Ok((bound, task))
 }

@@ -2,8 +2,8 @@
 
 use base64::Engine;
 
-/// The server URL and credentials a kubeconfig carries.
-#[derive(Debug, Clone)]
+/// The server URL and credentials a kubeconfig carries. `Debug` leaves the token out.
+#[derive(Clone)]
 pub struct KubeconfigData {
     /// `https://127.0.0.1:6443` or, with plain HTTP, `http://...`.
     pub server: String,
@@ -11,6 +11,16 @@ pub struct KubeconfigData {
     pub ca_pem: Option<String>,
     /// The bearer token.
     pub token: String,
+}
+
+impl std::fmt::Debug for KubeconfigData {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KubeconfigData")
+            .field("server", &self.server)
+            .field("ca_pem", &self.ca_pem.as_ref().map(|_| "<certificate>"))
+            .field("token", &"<redacted>")
+            .finish()
+    }
 }
 
 /// Name used for the cluster, user and context entries.
@@ -77,5 +87,17 @@ mod tests {
         let config = client_config(&plain).await.unwrap();
         assert_eq!(config.cluster_url.to_string(), "http://127.0.0.1:6443/");
         assert_eq!(config.default_namespace, "default");
+    }
+
+    #[test]
+    fn debug_leaves_the_token_out() {
+        let data = KubeconfigData {
+            server: "https://127.0.0.1:6443".into(),
+            ca_pem: None,
+            token: "5ec2e7-bearer-token".into(),
+        };
+        let debug = format!("{data:?}");
+        assert!(!debug.contains("5ec2e7-bearer-token"), "{debug}");
+        assert!(debug.contains("127.0.0.1:6443"), "{debug}");
     }
 }

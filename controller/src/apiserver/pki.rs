@@ -15,7 +15,7 @@ use rcgen::{
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 
-use super::fsutil::{write_private, write_public};
+use super::fsutil::{create_private_dir, write_private};
 
 /// Errors while creating or loading the API server's certificates.
 #[derive(Debug, thiserror::Error)]
@@ -130,7 +130,7 @@ fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> PkiError + '_ {
 
 /// Loads the CA and serving certificate from `dir`, creating whatever is missing.
 pub fn load_or_create(dir: &Path, sans: &[String]) -> Result<Pki, PkiError> {
-    std::fs::create_dir_all(dir).map_err(io_err(dir))?;
+    create_private_dir(dir).map_err(io_err(dir))?;
     let ca_cert_path = dir.join(CA_CERT);
     let ca_key_path = dir.join(CA_KEY);
     let (ca_pem, ca_key) = match (read(&ca_cert_path)?, read(&ca_key_path)?) {
@@ -140,7 +140,7 @@ pub fn load_or_create(dir: &Path, sans: &[String]) -> Result<Pki, PkiError> {
             let cert = ca_params()?.self_signed(&key)?;
             write_private(&ca_key_path, key.serialize_pem().as_bytes())
                 .map_err(io_err(&ca_key_path))?;
-            write_public(&ca_cert_path, cert.pem().as_bytes()).map_err(io_err(&ca_cert_path))?;
+            write_private(&ca_cert_path, cert.pem().as_bytes()).map_err(io_err(&ca_cert_path))?;
             // A new CA invalidates any serving certificate signed by an older one.
             let _ = std::fs::remove_file(dir.join(SERVER_SANS));
             (cert.pem(), key)
@@ -164,9 +164,9 @@ pub fn load_or_create(dir: &Path, sans: &[String]) -> Result<Pki, PkiError> {
             let cert = server_params(sans)?.signed_by(&key, &issuer)?;
             write_private(&server_key_path, key.serialize_pem().as_bytes())
                 .map_err(io_err(&server_key_path))?;
-            write_public(&server_cert_path, cert.pem().as_bytes())
+            write_private(&server_cert_path, cert.pem().as_bytes())
                 .map_err(io_err(&server_cert_path))?;
-            write_public(&sans_path, wanted_sans.as_bytes()).map_err(io_err(&sans_path))?;
+            write_private(&sans_path, wanted_sans.as_bytes()).map_err(io_err(&sans_path))?;
             (cert.pem(), key.serialize_pem())
         }
     };

@@ -1,6 +1,6 @@
 //! A minimal decoder for the Kubernetes protobuf encoding, enough for what `kubectl create
-//! namespace|configmap|secret` sends: the `k8s\0` envelope (`runtime.Unknown`) holding a
-//! v1 Namespace, ConfigMap or Secret. Decodes into the JSON form. Unknown fields are skipped;
+//! namespace|configmap|secret` and `kubectl auth can-i|whoami` send: the `k8s\0` envelope
+//! (`runtime.Unknown`) holding a v1 Namespace, ConfigMap or Secret, or a self review. Decodes into the JSON form. Unknown fields are skipped;
 //! every length is checked against the remaining input, so malformed bytes give an error,
 //! never a panic.
 
@@ -29,7 +29,9 @@ pub enum ProtobufError {
     #[error("string field is not valid UTF-8")]
     BadUtf8,
     /// The envelope holds a kind this server cannot decode from protobuf.
-    #[error("protobuf bodies are only accepted for v1 Namespace, ConfigMap and Secret, not {0}")]
+    #[error(
+        "protobuf bodies are only accepted for v1 Namespace, ConfigMap, Secret and the self reviews, not {0}"
+    )]
     UnsupportedKind(String),
 }
 
@@ -298,6 +300,64 @@ fn namespace(bytes: &[u8], o: &mut Map<String, Value>) -> Result<(), ProtobufErr
     Ok(())
 }
 
+/// A message of string fields, named by field number.
+fn strings(bytes: &[u8], names: &[(u64, &str)]) -> Result<Value, ProtobufError> {
+    let mut o = Map::new();
+    let mut r = Reader::new(bytes);
+    while let Some((n, f)) = r.next()? {
+        if let (Some((_, name)), Field::Bytes(b)) = (names.iter().find(|(k, _)| *k == n), f) {
+            insert_nonempty(&mut o, name, string(b)?);
+        }
+    }
+    Ok(Value::Object(o))
+}
+
+/// A self review: metadata (1) and, for the authorization reviews, a spec (2).
+fn self_review(bytes: &[u8], kind: &str, o: &mut Map<String, Value>) -> Result<(), ProtobufError> {
+    let mut r = Reader::new(bytes);
+    while let Some((n, f)) = r.next()? {
+        match (n, f, kind) {
+            (1, Field::Bytes(b), _) => {
+                o.insert("metadata".into(), object_meta(b)?);
+            }
+            (2, Field::Bytes(b), "SelfSubjectAccessReview") => {
+                let mut spec = Map::new();
+                let mut s = Reader::new(b);
+                while let Some((n, f)) = s.next()? {
+                    match (n, f) {
+                        (1, Field::Bytes(x)) => {
+                            let attrs = strings(
+                                x,
+                                &[
+                                    (1, "namespace"),
+                                    (2, "verb"),
+                                    (3, "group"),
+                                    (4, "version"),
+                                    (5, "resource"),
+                                    (6, "subresource"),
+                                    (7, "name"),
+                                ],
+                            )?;
+                            spec.insert("resourceAttributes".into(), attrs);
+                        }
+                        (2, Field::Bytes(x)) => {
+                            let attrs = strings(x, &[(1, "path"), (2, "verb")])?;
+                            spec.insert("nonResourceAttributes".into(), attrs);
+                        }
+                        _ => {}
+                    }
+                }
+                o.insert("spec".into(), Value::Object(spec));
+            }
+            (2, Field::Bytes(b), "SelfSubjectRulesReview") => {
+                o.insert("spec".into(), strings(b, &[(1, "namespace")])?);
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
 /// Decodes a `k8s\0`-prefixed body into the JSON form of the object it holds.
 pub fn decode(body: &[u8]) -> Result<Value, ProtobufError> {
     let envelope = body.strip_prefix(MAGIC).ok_or(ProtobufError::NoEnvelope)?;
@@ -327,6 +387,8 @@ pub fn decode(body: &[u8]) -> Result<Value, ProtobufError> {
         ("v1", "ConfigMap") => config_map(raw, &mut o)?,
         ("v1", "Secret") => secret(raw, &mut o)?,
         ("v1", "Namespace") => namespace(raw, &mut o)?,
+        ("authorization.k8s.io/v1", "SelfSubjectAccessReview" | "SelfSubjectRulesReview")
+        | ("authentication.k8s.io/v1", "SelfSubjectReview") => self_review(raw, &kind, &mut o)?,
         _ => {
             return Err(ProtobufError::UnsupportedKind(format!(
                 "{api_version} {kind}"
@@ -379,6 +441,50 @@ mod tests {
         assert_eq!(
             v,
             json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "newns2"}})
+        );
+    }
+
+    fn field(n: u8, bytes: &[u8]) -> Vec<u8> {
+        let mut out = vec![(n << 3) | 2, u8::try_from(bytes.len()).unwrap()];
+        out.extend_from_slice(bytes);
+        out
+    }
+
+    #[test]
+    fn decodes_self_subject_access_review() {
+        let attrs = [
+            field(1, b"x"),
+            field(2, b"create"),
+            field(3, b"bss.ferrule.dev"),
+            field(5, b"subscriptions"),
+        ]
+        .concat();
+        let raw = field(2, &field(1, &attrs));
+        let type_meta = [
+            field(1, b"authorization.k8s.io/v1"),
+            field(2, b"SelfSubjectAccessReview"),
+        ]
+        .concat();
+        let body = [MAGIC.to_vec(), field(1, &type_meta), field(2, &raw)].concat();
+        let v = decode(&body).unwrap();
+        assert_eq!(
+            v["spec"]["resourceAttributes"],
+            json!({"namespace": "x", "verb": "create", "group": "bss.ferrule.dev", "resource": "subscriptions"})
+        );
+        let non_resource = field(
+            2,
+            &field(2, &[field(1, b"/healthz"), field(2, b"get")].concat()),
+        );
+        let body = [
+            MAGIC.to_vec(),
+            field(1, &type_meta),
+            field(2, &non_resource),
+        ]
+        .concat();
+        let v = decode(&body).unwrap();
+        assert_eq!(
+            v["spec"]["nonResourceAttributes"],
+            json!({"path": "/healthz", "verb": "get"})
         );
     }
 

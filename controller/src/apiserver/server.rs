@@ -11,19 +11,18 @@ use axum::extract::{Request, State};
 use axum::http::{Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use hyper_util::rt::{TokioExecutor, TokioIo};
-use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+use super::conn::{self, ConnLimits};
 use super::context::{Ctx, Tuning};
 use super::kubeconfig::{self, KubeconfigData};
 use super::request::{Route, Want, negotiate, parse_path};
 use super::response::{discovery_media_type, json_with, ok, text};
 use super::status::ApiError;
 use super::store::{Durability, Retention, Store, StoreConfig};
-use super::{discovery, fsutil, pki, token};
+use super::{discovery, fsutil, pki, review, token};
 
 /// How to run the API server.
 #[derive(Debug, Clone)]
@@ -46,6 +45,8 @@ pub struct ServeConfig {
     pub retention: Retention,
     /// When the store acknowledges a write relative to the disk.
     pub durability: Durability,
+    /// Deadlines and the connection cap of the API port.
+    pub limits: ConnLimits,
 }
 
 impl ServeConfig {
@@ -61,6 +62,7 @@ impl ServeConfig {
             bookmark_interval: Duration::from_secs(15),
             retention: Retention::default(),
             durability: Durability::default(),
+            limits: ConnLimits::default(),
         }
     }
 }
@@ -86,6 +88,10 @@ pub enum ServeError {
         #[source]
         source: std::io::Error,
     },
+    /// The data directory is not safe to use (owned by another user, writable by others) or
+    /// could not be prepared.
+    #[error(transparent)]
+    DataDir(#[from] fsutil::DataDirError),
     /// Certificates could not be created or loaded.
     #[error(transparent)]
     Pki(#[from] pki::PkiError),
@@ -183,7 +189,9 @@ pub async fn serve(config: ServeConfig) -> Result<ApiServer, ServeError> {
         return Err(ServeError::RemoteRefused(config.listen));
     }
     let dir = &config.data_dir;
-    std::fs::create_dir_all(dir).map_err(io_err("creating", dir))?;
+    // Refuses a directory other users could have written to; tightens what older versions
+    // left readable (each change logged).
+    fsutil::prepare_data_dir(dir)?;
     let token_path = dir.join("token");
     let token = token::load_or_create(&token_path).map_err(io_err("token", &token_path))?;
 
@@ -252,11 +260,15 @@ pub async fn serve(config: ServeConfig) -> Result<ApiServer, ServeError> {
         Some(material) => Some(material.server_config()?),
         None => None,
     };
-    let mut tasks = vec![tokio::spawn(accept_loop(
+    let mut stop = shutdown_rx.clone();
+    let mut tasks = vec![tokio::spawn(conn::accept_loop(
         listener,
         router,
         tls_config,
-        shutdown_rx.clone(),
+        config.limits,
+        async move {
+            let _ = stop.changed().await;
+        },
     ))];
     tasks.extend(ctx.spawn_background(shutdown_rx));
     tracing::info!(%addr, tls = !config.insecure_http, "API server listening");
@@ -268,59 +280,6 @@ pub async fn serve(config: ServeConfig) -> Result<ApiServer, ServeError> {
         tasks,
         ctx,
     })
-}
-
-async fn accept_loop(
-    listener: TcpListener,
-    router: Router,
-    tls: Option<Arc<rustls::ServerConfig>>,
-    mut shutdown: watch::Receiver<bool>,
-) {
-    let acceptor = tls.map(tokio_rustls::TlsAcceptor::from);
-    let mut connections = tokio::task::JoinSet::new();
-    loop {
-        let accepted = tokio::select! {
-            r = listener.accept() => r,
-            _ = shutdown.changed() => break,
-            Some(_) = connections.join_next(), if !connections.is_empty() => continue,
-        };
-        let (stream, peer) = match accepted {
-            Ok(x) => x,
-            Err(e) => {
-                tracing::warn!(error = %e, "accept failed");
-                continue;
-            }
-        };
-        let _ = stream.set_nodelay(true);
-        let service = TowerToHyperService::new(router.clone());
-        let acceptor = acceptor.clone();
-        connections.spawn(async move {
-            let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
-            let result = match acceptor {
-                Some(acceptor) => match acceptor.accept(stream).await {
-                    Ok(tls) => {
-                        builder
-                            .serve_connection_with_upgrades(TokioIo::new(tls), service)
-                            .await
-                    }
-                    Err(e) => {
-                        tracing::debug!(%peer, error = %e, "TLS handshake failed");
-                        return;
-                    }
-                },
-                None => {
-                    builder
-                        .serve_connection_with_upgrades(TokioIo::new(stream), service)
-                        .await
-                }
-            };
-            if let Err(e) = result {
-                tracing::debug!(%peer, error = %e, "connection ended with an error");
-            }
-        });
-    }
-    // Dropping the set aborts every open connection, watch streams included.
-    connections.abort_all();
 }
 
 fn router(ctx: Arc<Ctx>) -> Router {
@@ -373,6 +332,9 @@ async fn dispatch(State(ctx): State<Arc<Ctx>>, request: Request<Body>) -> Respon
         .into_response();
     }
     let result = match route {
+        Route::Resource(rp) if review::is_review_group(&rp.group) => {
+            return review::handle(&ctx, rp, request).await;
+        }
         Route::Resource(rp) => return ctx.handle_resource(rp, request).await,
         Route::Health => {
             return if ctx.is_ready() {
@@ -396,7 +358,7 @@ async fn dispatch(State(ctx): State<Arc<Ctx>>, request: Request<Body>) -> Respon
         }
         Route::Group(g) => {
             let registry = ctx.registry();
-            if registry.versions(&g).is_empty() {
+            if registry.versions(&g).is_empty() && !review::is_review_group(&g) {
                 Err(ApiError::no_route(&path))
             } else {
                 Ok(ok(&discovery::api_group(&registry, &g)))
@@ -404,7 +366,7 @@ async fn dispatch(State(ctx): State<Arc<Ctx>>, request: Request<Body>) -> Respon
         }
         Route::GroupVersion(g, v) => {
             let registry = ctx.registry();
-            if registry.serves_version(&g, &v) {
+            if registry.serves_version(&g, &v) || !review::types_of(&g, &v).is_empty() {
                 Ok(ok(&discovery::api_resource_list(&registry, &g, &v)))
             } else {
                 Err(ApiError::no_route(&path))
@@ -415,4 +377,81 @@ async fn dispatch(State(ctx): State<Arc<Ctx>>, request: Request<Body>) -> Respon
         Route::OpenApiV2 => Err(ApiError::no_route(&path)),
     };
     result.unwrap_or_else(IntoResponse::into_response)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+
+    use super::*;
+
+    fn config(dir: &std::path::Path) -> ServeConfig {
+        ServeConfig::new(dir, "127.0.0.1:0".parse().unwrap())
+    }
+
+    #[tokio::test]
+    async fn debug_output_leaves_the_token_out() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = config(dir.path());
+        config.insecure_http = true;
+        let server = serve(config).await.unwrap();
+        let token = server.kubeconfig().token.clone();
+        assert_eq!(token.len(), 64);
+        for debug in [
+            format!("{server:?}"),
+            format!("{:?}", server.ctx),
+            format!("{:?}", server.kubeconfig()),
+        ] {
+            assert!(!debug.contains(&token), "token in {debug}");
+            assert!(debug.contains("<redacted>"), "{debug}");
+        }
+        server.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn everything_in_the_data_directory_is_private() {
+        let root = tempfile::tempdir().unwrap();
+        let dir = root.path().join("data");
+        let server = serve(config(&dir)).await.unwrap();
+        // The write-ahead log and shared-memory index exist while the store is open.
+        assert!(dir.join("state.db-wal").exists());
+        assert!(dir.join("state.db-shm").exists());
+        let mut seen = 0;
+        let mut pending = vec![dir.clone()];
+        while let Some(current) = pending.pop() {
+            let mode = std::fs::metadata(&current).unwrap().mode() & 0o7777;
+            assert_eq!(mode, 0o700, "{}", current.display());
+            for entry in std::fs::read_dir(&current).unwrap() {
+                let path = entry.unwrap().path();
+                let meta = std::fs::symlink_metadata(&path).unwrap();
+                if meta.is_dir() {
+                    pending.push(path);
+                } else {
+                    assert_eq!(meta.mode() & 0o7777, 0o600, "{}", path.display());
+                    seen += 1;
+                }
+            }
+        }
+        // token, kubeconfig, state.db(-wal, -shm, .lock), pki/{ca,server}.{crt,key}, sans
+        assert!(seen >= 11, "only {seen} files");
+        server.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn a_data_directory_others_can_write_is_refused() {
+        let root = tempfile::tempdir().unwrap();
+        let dir = root.path().join("data");
+        std::fs::create_dir(&dir).unwrap();
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).unwrap();
+        let err = serve(config(&dir)).await.unwrap_err();
+        assert!(
+            matches!(
+                err,
+                ServeError::DataDir(fsutil::DataDirError::WritableByOthers { .. })
+            ),
+            "{err}"
+        );
+        // Nothing was written into it.
+        assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 0);
+    }
 }

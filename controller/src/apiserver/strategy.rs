@@ -283,6 +283,17 @@ fn secret(rt: &ResourceType, old: Option<&Value>, obj: &mut Value) -> Result<(),
             }
         }
     }
+    // As in Kubernetes, a Secret's type never changes after creation (what makes a type an
+    // opt-in that a patch cannot give to an existing Secret).
+    if let Some(old) = old
+        && old.get("type") != obj.get("type")
+    {
+        causes.push(Cause {
+            reason: "FieldValueInvalid".into(),
+            message: "Invalid value: field is immutable".into(),
+            field: "type".into(),
+        });
+    }
     if !causes.is_empty() {
         return Err(invalid(rt, obj, causes));
     }
@@ -363,6 +374,25 @@ mod tests {
         let mut bad = json!({"metadata": {"name": "s"}, "data": {"a": "!!"}});
         let e = prepare_create(&rt, &mut bad, NOW).unwrap_err();
         assert_eq!(e.to_status()["details"]["causes"][0]["field"], "data[a]");
+    }
+
+    #[test]
+    fn a_secrets_type_cannot_change() {
+        let r = Registry::build(&[]);
+        let rt = r.lookup("", "v1", "secrets").unwrap();
+        let mut old = json!({"metadata": {"name": "s"}, "data": {"a": "YQ=="}});
+        prepare_create(&rt, &mut old, NOW).unwrap();
+        let mut retyped = old.clone();
+        retyped["type"] = json!("ferrule.dev/device-credentials");
+        let e = prepare_update(&rt, &old, &mut retyped, scope(&rt, false), NOW).unwrap_err();
+        assert_eq!(e.code, 422);
+        assert_eq!(e.to_status()["details"]["causes"][0]["field"], "type");
+        // Unset on update means the default, as on create: no change.
+        let mut same = old.clone();
+        same.as_object_mut().unwrap().remove("type");
+        same["data"] = json!({"a": "Yg=="});
+        prepare_update(&rt, &old, &mut same, scope(&rt, false), NOW).unwrap();
+        assert_eq!(same["type"], "Opaque");
     }
 
     #[test]

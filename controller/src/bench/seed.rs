@@ -158,6 +158,7 @@ pub fn inventory(
         json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NAMESPACE}}),
         json!({"apiVersion": "v1", "kind": "Secret",
                "metadata": {"name": SECRET, "namespace": NAMESPACE},
+               "type": ferrule_crds::CREDENTIALS_SECRET_TYPE,
                "stringData": {"username": "admin", "password": "admin"}}),
         json!({"apiVersion": "bss.ferrule.dev/v1alpha1", "kind": "Product",
                "metadata": {"name": PRODUCT, "namespace": NAMESPACE},

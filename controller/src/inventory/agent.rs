@@ -17,7 +17,7 @@ use crate::southbound::rpc::{Datastore, Filter};
 #[error("{message}")]
 pub struct AgentError {
     /// Condition reason: `ConnectFailed`, `HostKeyMismatch`, `HostKeyNotPinned`,
-    /// `AuthenticationFailed`, `CredentialsInvalid`, `ReadFailed`.
+    /// `AuthenticationFailed`, `CredentialsNotPermitted`, `CredentialsInvalid`, `ReadFailed`.
     pub reason: &'static str,
     /// The error, verbatim.
     pub message: String,
@@ -94,14 +94,20 @@ impl<C: Connector> NetconfAgent<C> {
     }
 }
 
+/// The reason of an [`AgentError`] that only says the controller is stopping: not a fact
+/// about the device, so nothing is written to its status.
+pub const SHUTTING_DOWN: &str = "ShuttingDown";
+
 /// The condition reason of a session failure.
 pub fn session_reason(err: &SessionError) -> &'static str {
     let client = match err {
+        SessionError::NotPermitted { .. } => return "CredentialsNotPermitted",
         SessionError::Secret { .. } | SessionError::Credentials { .. } => {
             return "CredentialsInvalid";
         }
         SessionError::Settings(e) => e,
         SessionError::Connect(ManagerError::Connect { source, .. }) => source,
+        SessionError::Connect(ManagerError::ShuttingDown { .. }) => return SHUTTING_DOWN,
         SessionError::Connect(_) => return "ConnectFailed",
     };
     match client {

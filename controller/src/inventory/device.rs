@@ -129,6 +129,10 @@ async fn observe(device: &Device, ctx: &DeviceContext) -> Result<Action, Error> 
     }
     let probe = match ctx.agent.connect(&target).await {
         Ok(capabilities) => Probe::Connected { capabilities },
+        // Says nothing about the device: leave its status as it was for the next start.
+        Err(err) if err.reason == crate::inventory::agent::SHUTTING_DOWN => {
+            return Ok(Action::await_change());
+        }
         // The failure that started the backoff is already in the status; keep its reason.
         Err(err)
             if before.phase == Some(DevicePhase::Unreachable)

@@ -63,6 +63,10 @@ pub struct DeviceStatus {
     pub rpcs: u64,
     /// Successful `<commit>` RPCs so far (a confirmed commit and its confirmation are two).
     pub commits: u64,
+    /// Replies held back by the latency fault so far.
+    pub delayed_replies: u64,
+    /// The time those replies were held back, in all, in milliseconds.
+    pub delayed_millis: u64,
 }
 
 // === impl Control ===
@@ -109,6 +113,8 @@ impl Control {
             reject_next_commit: state.faults.reject_next_commit.clone(),
             rpcs: device.rpc_count(),
             commits: device.commit_count(),
+            delayed_replies: device.delayed_replies().0,
+            delayed_millis: device.delayed_replies().1,
         })
     }
 

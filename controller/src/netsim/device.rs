@@ -41,6 +41,8 @@ pub struct Device {
     next_connection: AtomicU64,
     rpcs: AtomicU64,
     commits: AtomicU64,
+    delayed_replies: AtomicU64,
+    delayed_millis: AtomicU64,
     reachable: watch::Sender<bool>,
     shutdown: CancellationToken,
     persister: Option<Arc<Persister>>,
@@ -108,6 +110,8 @@ impl Device {
             next_connection: AtomicU64::new(1),
             rpcs: AtomicU64::new(0),
             commits: AtomicU64::new(0),
+            delayed_replies: AtomicU64::new(0),
+            delayed_millis: AtomicU64::new(0),
             reachable,
             shutdown: parts.shutdown,
             persister: parts.persister,
@@ -161,6 +165,21 @@ impl Device {
 
     pub(crate) fn count_commit(&self) {
         self.commits.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// How many replies the latency fault has held back, and for how long in all (ms).
+    pub fn delayed_replies(&self) -> (u64, u64) {
+        (
+            self.delayed_replies.load(Ordering::Relaxed),
+            self.delayed_millis.load(Ordering::Relaxed),
+        )
+    }
+
+    /// Records a reply held back by `latency` (once the wait is over, before it is sent).
+    pub(crate) fn count_delay(&self, latency: Duration) {
+        let millis = u64::try_from(latency.as_millis()).unwrap_or(u64::MAX);
+        self.delayed_millis.fetch_add(millis, Ordering::Relaxed);
+        self.delayed_replies.fetch_add(1, Ordering::Relaxed);
     }
 
     pub(crate) fn accounts(&self) -> &Accounts {

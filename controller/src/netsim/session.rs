@@ -106,7 +106,7 @@ async fn serve(
             if !latency.is_zero() {
                 tokio::select! {
                     () = cancel.cancelled() => return End::Cancelled,
-                    () = tokio::time::sleep(latency) => {}
+                    () = tokio::time::sleep(latency) => device.count_delay(latency),
                 }
             }
             if let Err(end) = send(channel, framing, reply.xml.as_bytes()).await {

@@ -6,6 +6,12 @@
 //! ...
 //! running.shutdown().await;
 //! ```
+//!
+//! Shutdown is bounded ([`SHUTDOWN_GRACE`]): connection attempts and backoff delays end at
+//! once, in-flight reconciles get the grace period to finish their current step, and what is
+//! still running then is dropped. A network transaction cut short that way keeps its journal
+//! record (written before every step that can change a device), which the next start's
+//! recovery pass finishes; see docs/security.md ("Shutdown") and docs/provisioning.md.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,6 +19,7 @@ use std::time::Duration;
 use kube::Client;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
 
 use crate::inventory::agent::{DeviceAgent, NetconfAgent};
 use crate::inventory::device::{self, DeviceContext};
@@ -67,15 +74,17 @@ pub struct Edge {
     pub agent: Arc<dyn DeviceAgent>,
     /// Finishing transactions left in the journal; `None` for transactors that keep none.
     pub recovery: Option<Arc<dyn TransactionRecovery>>,
+    /// Cancelled when the controllers stop: the session pool opens no more connections and
+    /// waits for no retry or backoff ([`SessionManager::shut_down`]).
+    pub stop: CancellationToken,
 }
 
 /// The NETCONF-over-SSH edge, with credentials read through `client`. Changes waiting for the
 /// same devices are committed together ([`GroupCommit`]).
 pub fn netconf_edge(client: Client, renderer: Arc<Renderer>, policy: ManagerPolicy) -> Edge {
-    let sessions = Arc::new(DeviceSessions::new(
-        client.clone(),
-        SessionManager::new(SshConnector, policy),
-    ));
+    let manager = SessionManager::new(SshConnector, policy);
+    let stop = manager.shutdown_token();
+    let sessions = Arc::new(DeviceSessions::new(client.clone(), manager));
     let transactor = Arc::new(NetconfTransactor::new(
         renderer.clone(),
         sessions.clone(),
@@ -86,6 +95,7 @@ pub fn netconf_edge(client: Client, renderer: Arc<Renderer>, policy: ManagerPoli
         transactor: Arc::new(GroupCommit::new(transactor, renderer)),
         agent: Arc::new(NetconfAgent::new(sessions)),
         recovery: Some(Arc::new(recovery)),
+        stop,
     }
 }
 
@@ -100,10 +110,17 @@ pub enum StartError {
     NotReady(Duration),
 }
 
+/// How long [`Running::shutdown`] lets in-flight reconciles finish before dropping them.
+/// Long enough for a transaction on responsive devices to get through its current step,
+/// short enough that stopping `ferrule up` or a pod does not hang on unreachable devices.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
 /// The running controllers.
 #[derive(Debug)]
 pub struct Running {
     shutdown: watch::Sender<bool>,
+    stop: CancellationToken,
+    transactor: Arc<dyn NetworkTransactor>,
     controllers: Vec<JoinHandle<()>>,
     reflectors: Vec<JoinHandle<()>>,
     stores: Stores,
@@ -121,16 +138,58 @@ impl Running {
         &self.verified
     }
 
-    /// Stops the controllers (in-flight reconciles finish) and the caches.
-    pub async fn shutdown(self) {
+    /// Stops the controllers and the caches within [`SHUTDOWN_GRACE`]; see
+    /// [`Running::shutdown_within`].
+    pub async fn shutdown(self) -> Stopped {
+        self.shutdown_within(SHUTDOWN_GRACE).await
+    }
+
+    /// Stops the controllers and the caches, waiting at most `grace` for in-flight work.
+    ///
+    /// No new reconcile starts; the session pool stops connecting, so reconciles waiting for
+    /// an unreachable device (connection attempts, backoff delays) end at once; reconciles
+    /// busy with responsive devices get `grace` to finish. What still runs after `grace` is
+    /// dropped: a transaction cut short keeps its journal record for the next start's
+    /// recovery pass, and the API server, still up, has every journal write either applied
+    /// whole or not at all.
+    pub async fn shutdown_within(self, grace: Duration) -> Stopped {
         let _ = self.shutdown.send(true);
-        for task in self.controllers {
-            let _ = task.await;
+        self.stop.cancel();
+        let deadline = tokio::time::Instant::now() + grace;
+        let mut cut_short = 0;
+        for mut task in self.controllers {
+            if tokio::time::timeout_at(deadline, &mut task).await.is_err() {
+                task.abort();
+                let _ = task.await;
+                cut_short += 1;
+            }
         }
+        // Batches of transactions run on tasks of their own: none may go on talking to devices
+        // once the controllers are gone.
+        self.transactor.abort_in_flight();
         for task in self.reflectors {
             task.abort();
         }
+        if cut_short > 0 {
+            tracing::warn!(
+                controllers = cut_short,
+                ?grace,
+                "in-flight work did not finish within the shutdown grace period and was dropped; transactions cut short are finished from the journal at the next start"
+            );
+            Stopped::CutShort
+        } else {
+            Stopped::Finished
+        }
     }
+}
+
+/// How [`Running::shutdown`] ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stopped {
+    /// Every controller finished its in-flight work.
+    Finished,
+    /// Some in-flight work was dropped at the end of the grace period.
+    CutShort,
 }
 
 /// Starts the Subscription, ServiceOrder, Device and ResourcePool controllers, after a first
@@ -146,6 +205,7 @@ pub async fn start(
         transactor,
         agent,
         recovery,
+        stop,
     } = edge;
     let (stores, streams, reflectors) = Stores::spawn(&client, &options.scope);
     let ready = tokio::time::timeout(options.ready_timeout, stores.wait_ready()).await;
@@ -230,6 +290,8 @@ pub async fn start(
     }
     Ok(Running {
         shutdown,
+        stop,
+        transactor,
         controllers,
         reflectors,
         stores,
@@ -237,7 +299,9 @@ pub async fn start(
     })
 }
 
-/// Recovery passes every `interval` until `stopped` completes.
+/// Recovery passes every `interval` until `stopped` completes. A pass in progress then is
+/// dropped: each of its steps is safe to repeat, and the records it did not finish stay in
+/// the journal for the next pass.
 async fn recover_periodically(
     recovery: Arc<dyn TransactionRecovery>,
     scope: Scope,
@@ -250,6 +314,9 @@ async fn recover_periodically(
             () = &mut stopped => return,
             () = tokio::time::sleep(interval) => {}
         }
-        recovery.recover_all(&scope).await;
+        tokio::select! {
+            () = &mut stopped => return,
+            _ = recovery.recover_all(&scope) => {}
+        }
     }
 }

@@ -250,6 +250,11 @@ pub trait NetworkTransactor: Send + Sync + fmt::Debug {
         &'a self,
         plan: &'a NetworkPlan,
     ) -> BoxFuture<'a, Result<Committed, TransactError>>;
+
+    /// Drops the transactions this transactor runs on tasks of its own (at the end of a
+    /// bounded shutdown, once their callers are gone). Each keeps its journal record for the
+    /// next start's recovery. Nothing to do for a transactor that runs them in `apply`.
+    fn abort_in_flight(&self) {}
 }
 
 #[cfg(test)]

@@ -1,6 +1,8 @@
 //! Shared helpers of the NETCONF interop tests: peers from `FERRULE_NETCONF_PEER_ENV`,
 //! session configs, payloads and read-back. The provisioning tests of ferrule-e2e include this
-//! file too, so every test needing a real server follows one skip-or-fail rule.
+//! file too, so every test needing a real server follows one rule: it is
+//! `#[ignore = "needs a NETCONF peer: FERRULE_NETCONF_PEER_ENV"]`, so a plain `cargo test`
+//! lists it as ignored, and once run (`-- --ignored`) a missing peer fails it.
 
 // Each test binary uses a different subset of these helpers; failing loudly is the point.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
@@ -21,14 +23,14 @@ pub struct Peer {
     pub fingerprint: String,
 }
 
-/// The first `n` peers, or `None` (with a printed notice) when they are not configured.
-pub fn peers(n: usize) -> Option<Vec<Peer>> {
+/// The first `n` peers. Panics, saying how to start them, when fewer are configured: these
+/// tests only run when asked for (`-- --ignored`), and then a missing peer is a failure.
+pub fn peers(n: usize) -> Vec<Peer> {
     let Ok(list) = std::env::var(PEER_ENV) else {
-        notice(&format!(
-            "{PEER_ENV} is not set; skipping this NETCONF interop test \
-             (start peers with .ci/netconf-peer.sh start PORT DIR and set {PEER_ENV}=DIR/peer.env)"
+        missing(&format!(
+            "{PEER_ENV} is not set (start peers with .ci/netconf-peer.sh start PORT DIR and set \
+             {PEER_ENV}=DIR/peer.env)"
         ));
-        return None;
     };
     let peers: Vec<Peer> = list
         .split(',')
@@ -44,23 +46,23 @@ pub fn peers(n: usize) -> Option<Vec<Peer>> {
         })
         .collect();
     if peers.len() < n {
-        notice(&format!(
-            "this NETCONF interop test needs {n} peers, {PEER_ENV} names {}; skipping",
+        missing(&format!(
+            "this test needs {n} peers, {PEER_ENV} names {}",
             peers.len()
         ));
-        return None;
     }
-    Some(peers)
+    peers
 }
 
-/// Written straight to stderr so that the test harness's output capture does not hide it.
-/// With `FERRULE_REQUIRE_PEERS=1` (set by CI) a missing peer fails the test instead.
-fn notice(text: &str) {
-    use std::io::Write as _;
-    if std::env::var_os("FERRULE_REQUIRE_PEERS").is_some_and(|v| v == "1") {
-        panic!("FERRULE_REQUIRE_PEERS=1 but {text}");
-    }
-    let _ = writeln!(std::io::stderr(), "NOTICE: {text}");
+/// Fails the test that asked for a peer it does not have.
+fn missing(text: &str) -> ! {
+    let required = std::env::var_os("FERRULE_REQUIRE_PEERS").is_some_and(|v| v == "1");
+    let why = if required {
+        "FERRULE_REQUIRE_PEERS=1"
+    } else {
+        "this NETCONF interop test was run (it is ignored unless asked for)"
+    };
+    panic!("{why} but {text}");
 }
 
 impl Peer {

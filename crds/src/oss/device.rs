@@ -8,6 +8,10 @@ use crate::condition::Condition;
 use crate::patterns;
 use crate::time::Timestamp;
 
+/// The type a Secret must have for a Device to use it as its `credentialsSecret`. A Secret's
+/// type is fixed when it is created, so only someone who writes Secrets can make one.
+pub const CREDENTIALS_SECRET_TYPE: &str = "ferrule.dev/device-credentials";
+
 /// The desired state of a Device: how to reach it and what it does in the network.
 // Every `printcolumn(...)` repeats the same keys, which clippy mistakes for duplicates.
 #[allow(clippy::duplicated_attributes)]
@@ -49,6 +53,8 @@ pub struct DeviceSpec {
     #[schemars(length(min = 1, max = 63), regex(pattern = patterns::DNS1123_LABEL))]
     pub profile: String,
     /// Name of the Secret (same namespace) with `username` and `password` or `privateKey`.
+    /// The Secret must be of type `ferrule.dev/device-credentials`: Ferrule refuses any other
+    /// Secret (condition reason `CredentialsNotPermitted`) and sends nothing to the address.
     #[schemars(length(min = 1, max = 253), regex(pattern = patterns::DNS1123_SUBDOMAIN))]
     pub credentials_secret: String,
     /// Pinned SSH host key fingerprint, `SHA256:` and 43 base64 characters, as printed by

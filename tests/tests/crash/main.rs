@@ -1,6 +1,8 @@
 //! `kill -9` of `ferrule up`: during a stream of writes, every write the server acknowledged
 //! is there after a restart; in the middle of a network transaction ([`provisioning`]), the
-//! restarted process finishes or undoes it and no device stays half-configured.
+//! restarted process finishes or undoes it and no device stays half-configured. Ctrl-C
+//! ([`shutdown`]) stops it within a bound, leaving the journal for the next start. What it
+//! leaves on disk is readable by its owner only ([`files`]).
 //!
 //! The server runs in a child process: this test binary itself, re-executed to run only
 //! [`ferrule_up_child`], which calls the `up` command exactly as the `ferrule` binary's
@@ -17,17 +19,35 @@ use kube::api::{Api, ListParams, PostParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use tokio::process::Child;
 
+mod files;
 mod provisioning;
+mod shutdown;
 
-/// In the child process: the `ferrule up` command line it was given. A no-op in a normal
-/// test run.
+/// In the child process: the `ferrule up` command line it was given. Ignored in a normal
+/// test run; [`ferrule_e2e::spawn_child`] runs it with `--ignored --exact`.
 #[test]
+#[ignore = "child process of the crash tests, started by spawn_child"]
 fn ferrule_up_child() -> anyhow::Result<()> {
     ferrule_e2e::run_child()
 }
 
 /// `ferrule up --data DATA` on free ports, in a child process; a client of its API.
 pub(crate) async fn start(data: &Path) -> anyhow::Result<(Child, kube::Client)> {
+    let (up, client) = start_up(data, false).await?;
+    Ok((up.child, client))
+}
+
+/// [`start`], with the child's log lines.
+pub(crate) async fn start_with_logs(
+    data: &Path,
+) -> anyhow::Result<(ferrule_e2e::FerruleChild, kube::Client)> {
+    start_up(data, true).await
+}
+
+async fn start_up(
+    data: &Path,
+    logs: bool,
+) -> anyhow::Result<(ferrule_e2e::FerruleChild, kube::Client)> {
     let data_arg = data.to_str().context("data directory path")?;
     let args = [
         "up",
@@ -38,11 +58,36 @@ pub(crate) async fn start(data: &Path) -> anyhow::Result<(Child, kube::Client)> 
         "--http-listen",
         "127.0.0.1:0",
     ];
-    let up = ferrule_e2e::spawn_child("ferrule_up_child", &args, "ferrule is up").await?;
+    let up = if logs {
+        ferrule_e2e::spawn_child_with_logs("ferrule_up_child", &args, "ferrule is up").await?
+    } else {
+        ferrule_e2e::spawn_child("ferrule_up_child", &args, "ferrule is up").await?
+    };
     let kubeconfig = Kubeconfig::read_from(data.join("kubeconfig"))?;
     let config =
         kube::Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default()).await?;
-    Ok((up.child, kube::Client::try_from(config)?))
+    Ok((up, kube::Client::try_from(config)?))
+}
+
+/// Sends SIGINT (Ctrl-C) to `child` and waits, up to `bound`, for it to exit.
+pub(crate) async fn interrupt(
+    child: &mut Child,
+    bound: Duration,
+) -> anyhow::Result<std::process::ExitStatus> {
+    let pid = child.id().context("the child already exited")?;
+    let sent = tokio::process::Command::new("kill")
+        .args(["-INT", &pid.to_string()])
+        .status()
+        .await?;
+    ensure!(sent.success(), "kill -INT {pid} failed");
+    match tokio::time::timeout(bound, child.wait()).await {
+        Ok(status) => Ok(status?),
+        Err(_) => {
+            child.start_kill()?;
+            child.wait().await?;
+            anyhow::bail!("ferrule up was still running {bound:?} after SIGINT")
+        }
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -31,7 +31,7 @@ use serde_json::{Value, json};
 
 use super::start;
 
-const NS: &str = "isp";
+pub(crate) const NS: &str = "isp";
 const WAIT: Duration = Duration::from_secs(60);
 const SLOW: Duration = Duration::from_secs(1);
 
@@ -155,7 +155,11 @@ async fn kill_at(
 
 /// Every subscription `s0..s{count}` is Ready, each device holds exactly their entries, no
 /// confirmed commit is pending and the journal is empty.
-async fn converged(client: &Client, netsim: &Netsim, count: usize) -> anyhow::Result<()> {
+pub(crate) async fn converged(
+    client: &Client,
+    netsim: &Netsim,
+    count: usize,
+) -> anyhow::Result<()> {
     let subs: Api<Subscription> = Api::namespaced(client.clone(), NS);
     let control = netsim.control();
     let result = ferrule_e2e::eventually(WAIT, || async {
@@ -217,7 +221,7 @@ fn subinterfaces(running: &str) -> Vec<String> {
 }
 
 /// The records in the journal.
-async fn journal(client: &Client) -> anyhow::Result<Vec<TransactionRecord>> {
+pub(crate) async fn journal(client: &Client) -> anyhow::Result<Vec<TransactionRecord>> {
     let api: Api<ConfigMap> = Api::namespaced(client.clone(), NS);
     let list = api
         .list(&ListParams::default().labels(&format!("{RECORD_LABEL}=true")))
@@ -240,7 +244,7 @@ async fn current(client: &Client) -> anyhow::Result<TransactionRecord> {
 }
 
 /// Polls `check` every 10 ms (tighter than `eventually`: the phases last a second).
-async fn poll<T, F, Fut>(check: F) -> anyhow::Result<T>
+pub(crate) async fn poll<T, F, Fut>(check: F) -> anyhow::Result<T>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Option<T>>,
@@ -248,7 +252,7 @@ where
     ferrule_e2e::eventually_every(WAIT, Duration::from_millis(10), check).await
 }
 
-fn subscription(name: &str, port: &str) -> Value {
+pub(crate) fn subscription(name: &str, port: &str) -> Value {
     json!({"apiVersion": "bss.ferrule.dev/v1alpha1", "kind": "Subscription",
            "metadata": {"name": name, "namespace": NS},
            "spec": {"customer": "ana", "product": "fibre-500",
@@ -256,7 +260,7 @@ fn subscription(name: &str, port: &str) -> Value {
 }
 
 /// Server-side applies one object.
-async fn apply(client: &Client, object: Value) -> anyhow::Result<()> {
+pub(crate) async fn apply(client: &Client, object: Value) -> anyhow::Result<()> {
     let api_version = object["apiVersion"].as_str().context("apiVersion")?;
     let kind = object["kind"].as_str().context("kind")?;
     let (group, version) = api_version.rsplit_once('/').unwrap_or(("", api_version));
@@ -276,7 +280,7 @@ async fn apply(client: &Client, object: Value) -> anyhow::Result<()> {
 }
 
 /// The tenant: credentials, a product, a customer, olt1 (its BNG is bng1) and the pools.
-async fn seed(client: &Client, netsim: &Netsim) -> anyhow::Result<()> {
+pub(crate) async fn seed(client: &Client, netsim: &Netsim) -> anyhow::Result<()> {
     apply(
         client,
         json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS}}),
@@ -285,6 +289,7 @@ async fn seed(client: &Client, netsim: &Netsim) -> anyhow::Result<()> {
     let objects = [
         json!({"apiVersion": "v1", "kind": "Secret",
                "metadata": {"name": "netsim-admin", "namespace": NS},
+               "type": "ferrule.dev/device-credentials",
                "stringData": {"username": "admin", "password": "admin"}}),
         json!({"apiVersion": "bss.ferrule.dev/v1alpha1", "kind": "Product",
                "metadata": {"name": "fibre-500", "namespace": NS},

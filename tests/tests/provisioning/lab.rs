@@ -119,6 +119,7 @@ impl Lab {
         namespaces.create(&PostParams::default(), &ns).await?;
         let secret: Secret = serde_json::from_value(json!({
             "metadata": {"name": "netsim-admin", "namespace": NS},
+            "type": "ferrule.dev/device-credentials",
             "stringData": {"username": "admin", "password": "admin"}
         }))?;
         Api::<Secret>::namespaced(self.client.clone(), NS)

@@ -406,6 +406,72 @@ async fn devices_report_reachability_and_drift_scenario(lab: &Lab) -> anyhow::Re
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn devices_only_use_secrets_made_for_them() -> anyhow::Result<()> {
+    Lab::run(devices_only_use_secrets_made_for_them_scenario).await
+}
+
+/// Whoever may write Devices can name any Secret of the namespace and any address: a Secret
+/// that is not of the device-credentials type is refused before anything is sent.
+async fn devices_only_use_secrets_made_for_them_scenario(lab: &Lab) -> anyhow::Result<()> {
+    use k8s_openapi::api::core::v1::Secret;
+    use kube::api::PostParams;
+    // The address a Device author controls: any connection to it is a leak.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    listener.set_nonblocking(true)?;
+    let address = listener.local_addr()?.to_string();
+    let secrets: Api<Secret> = Api::namespaced(lab.client.clone(), NS);
+    for (name, type_) in [
+        ("db-password", "Opaque"),
+        ("trap-login", ferrule_crds::CREDENTIALS_SECRET_TYPE),
+    ] {
+        let secret: Secret = serde_json::from_value(json!({
+            "metadata": {"name": name, "namespace": NS}, "type": type_,
+            "stringData": {"username": "admin", "password": "admin"}}))?;
+        secrets.create(&PostParams::default(), &secret).await?;
+    }
+    lab.create::<Device>(json!({
+        "apiVersion": "oss.ferrule.dev/v1alpha1", "kind": "Device",
+        "metadata": {"name": "trap", "namespace": NS},
+        "spec": {"address": address, "profile": "ietf", "credentialsSecret": "db-password",
+                 "insecureSkipHostKeyVerification": true, "role": "access", "site": "lis"}
+    }))
+    .await?;
+    let refused = eventually(WAIT, || async {
+        let device: Device = lab.get("trap").await?;
+        let reachable = find_condition(&device.status?.conditions, types::REACHABLE)?.clone();
+        (reachable.reason == "CredentialsNotPermitted").then_some(reachable)
+    })
+    .await
+    .context("a plain Secret is refused with CredentialsNotPermitted")?;
+    assert!(
+        refused.message.contains("db-password")
+            && refused
+                .message
+                .contains("type: ferrule.dev/device-credentials"),
+        "the message names the Secret and what to add: {}",
+        refused.message
+    );
+    // The refusal came before any connection: nothing reached the address.
+    match listener.accept() {
+        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+        Ok((_, peer)) => anyhow::bail!("the Device's address got a connection from {peer}"),
+        Err(e) => return Err(e.into()),
+    }
+
+    // A Secret made for devices is used: the same address now gets the connection, so the
+    // check above could see one.
+    let devices: Api<Device> = Api::namespaced(lab.client.clone(), NS);
+    let fixed = json!({"spec": {"credentialsSecret": "trap-login"}});
+    devices
+        .patch("trap", &PatchParams::default(), &Patch::Merge(&fixed))
+        .await?;
+    eventually(WAIT, || async { listener.accept().ok().map(drop) })
+        .await
+        .context("the Device with a device-credentials Secret connects")?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn orders_for_a_closed_customer_are_rejected() -> anyhow::Result<()> {
     Lab::run(orders_for_a_closed_customer_are_rejected_scenario).await
 }

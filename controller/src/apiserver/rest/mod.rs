@@ -1,6 +1,7 @@
 //! The REST verbs on resources: get, list, watch, create, update, patch, delete and
 //! deletecollection, over the object store.
 
+mod body;
 mod delete;
 mod patch;
 mod read;
@@ -22,6 +23,7 @@ use super::request::{Query, ResourcePath, Want, negotiate};
 use super::status::ApiError;
 use super::store::ObjectKey;
 
+pub use body::read_limited;
 pub use delete::{DeletePolicy, delete_object};
 pub use write::{Change, Managed, WriteOptions, Written, create_object, update_object};
 
@@ -108,10 +110,12 @@ async fn route(
     let want = negotiate(accept.as_deref())?;
     let content_type = header_string(&request, header::CONTENT_TYPE);
     let user_agent = header_string(&request, header::USER_AGENT);
-    let body = match axum::body::to_bytes(request.into_body(), MAX_BODY).await {
-        Ok(b) => b,
-        Err(_) => return Err(ApiError::too_large(MAX_BODY)),
-    };
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|h| h.to_str().ok())
+        .and_then(|s| s.parse::<u64>().ok());
+    let body = body::read_limited(request.into_body(), MAX_BODY, declared).await?;
     let req = Req {
         rt,
         namespace: path.namespace,

@@ -19,6 +19,7 @@ use crate::apiserver::table::{self, IncludeObject};
 pub fn to_view(rt: &ResourceType, stored: &Value) -> Value {
     match rt.builtin {
         Some(Builtin::EventsV1Event) => events::to_events_v1(stored),
+        Some(Builtin::CoreEvent) => events::to_core(stored),
         None if rt.api_version() != rt.storage_api_version => {
             let mut v = stored.clone();
             v["apiVersion"] = json!(rt.api_version());
@@ -31,7 +32,7 @@ pub fn to_view(rt: &ResourceType, stored: &Value) -> Value {
 /// Whether [`to_view`] serves the stored object unchanged.
 pub fn view_is_stored(rt: &ResourceType) -> bool {
     match rt.builtin {
-        Some(Builtin::EventsV1Event) => false,
+        Some(Builtin::EventsV1Event | Builtin::CoreEvent) => false,
         None => rt.api_version() == rt.storage_api_version,
         Some(_) => true,
     }
@@ -41,6 +42,7 @@ pub fn view_is_stored(rt: &ResourceType) -> bool {
 pub fn to_storage(rt: &ResourceType, served: Value) -> Value {
     match rt.builtin {
         Some(Builtin::EventsV1Event) => events::from_events_v1(&served),
+        Some(Builtin::CoreEvent) => events::from_core(served),
         None if rt.api_version() != rt.storage_api_version => {
             let mut v = served;
             v["apiVersion"] = json!(rt.storage_api_version);

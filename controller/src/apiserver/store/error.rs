@@ -108,6 +108,15 @@ pub enum StoreError {
         /// The operating system's error.
         message: String,
     },
+    /// The database file (or its write-ahead log) could not be created owner-only or have its
+    /// mode restricted; check the directory's permissions and owner.
+    #[error("cannot create the database file {path} readable by its owner only: {message}")]
+    File {
+        /// The file.
+        path: String,
+        /// The operating system's error.
+        message: String,
+    },
     /// The database file was written by a newer version of Ferrule; upgrade Ferrule.
     #[error("unsupported store schema version {found}; this build understands version 1")]
     UnsupportedSchema {
@@ -153,6 +162,7 @@ impl StoreError {
             StoreError::UnsupportedSchema { .. }
             | StoreError::Locked { .. }
             | StoreError::LockFile { .. }
+            | StoreError::File { .. }
             | StoreError::Corrupt { .. }
             | StoreError::Closed
             | StoreError::Database(_) => 500,
@@ -175,6 +185,7 @@ impl StoreError {
             StoreError::UnsupportedSchema { .. }
             | StoreError::Locked { .. }
             | StoreError::LockFile { .. }
+            | StoreError::File { .. }
             | StoreError::Corrupt { .. }
             | StoreError::Closed
             | StoreError::Database(_) => "InternalError",

@@ -1,7 +1,7 @@
 //! The SQLite schema and connection settings (see the module documentation of
 //! [`store`](super) for what each table means).
 
-use std::fs::{File, OpenOptions, TryLockError};
+use std::fs::{File, TryLockError};
 use std::time::Duration;
 
 use sqlx::sqlite::{
@@ -10,6 +10,7 @@ use sqlx::sqlite::{
 };
 use sqlx::{ConnectOptions, Connection, Row};
 
+use super::super::fsutil;
 use super::key::from_sql;
 use super::labels;
 use super::{Durability, StoreConfig, StoreError};
@@ -85,10 +86,34 @@ fn base_options(config: &StoreConfig, cache_kib: u32) -> SqliteConnectOptions {
         .pragma("temp_store", "memory")
 }
 
-/// Opens the single writer connection, creating the file and schema when needed.
+/// Creates the database file 0600 before SQLite opens it, and restricts an existing one (and
+/// its write-ahead log and shared-memory index) to the owner. SQLite creates a new database
+/// with mode 0644, and gives the `-wal` and `-shm` files it creates the mode of the database
+/// file: every Secret passes through the log, so none of them may be readable by others.
+fn create_private_files(config: &StoreConfig) -> Result<(), StoreError> {
+    let mut paths = vec![config.path.clone()];
+    for suffix in ["-wal", "-shm"] {
+        let mut path = config.path.clone().into_os_string();
+        path.push(suffix);
+        let path = std::path::PathBuf::from(path);
+        if path.exists() {
+            paths.push(path);
+        }
+    }
+    for path in paths {
+        fsutil::create_private_file(&path).map_err(|e| StoreError::File {
+            path: path.display().to_string(),
+            message: e.to_string(),
+        })?;
+    }
+    Ok(())
+}
+
+/// Opens the single writer connection, creating the file (owner-only) and schema when needed.
 pub(super) async fn open_writer(
     config: &StoreConfig,
 ) -> Result<(SqliteConnection, Meta), StoreError> {
+    create_private_files(config)?;
     let synchronous = match config.durability {
         Durability::Full => SqliteSynchronous::Full,
         Durability::Normal => SqliteSynchronous::Normal,
@@ -160,15 +185,14 @@ pub(super) fn lock(config: &StoreConfig) -> Result<File, StoreError> {
     let mut lock_path = config.path.clone().into_os_string();
     lock_path.push(".lock");
     let path = config.path.display().to_string();
-    let file = OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&lock_path)
-        .map_err(|e| StoreError::LockFile {
+    // Owner-only: anyone who can open the lock file can take the lock and keep the server
+    // from starting.
+    let file = fsutil::create_private_file(std::path::Path::new(&lock_path)).map_err(|e| {
+        StoreError::LockFile {
             path: path.clone(),
             message: e.to_string(),
-        })?;
+        }
+    })?;
     match file.try_lock() {
         Ok(()) => Ok(file),
         Err(TryLockError::WouldBlock) => Err(StoreError::Locked { path }),

@@ -19,7 +19,7 @@
 //! property `merged_compensations_undo_merged_edits` checks this). On candidate devices the
 //! compensation is only recorded; one that does not merge is dropped there.
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::fmt;
 use std::sync::{Arc, Mutex};
 
@@ -57,6 +57,10 @@ struct State {
     queue: VecDeque<Job>,
     /// Sequence number of the next job.
     next: u64,
+    /// The tasks running batches, by batch number, for [`NetworkTransactor::abort_in_flight`].
+    running: HashMap<u64, tokio::task::AbortHandle>,
+    /// Number of the next batch.
+    next_batch: u64,
 }
 
 /// A device's change as a job carries it, read once when the job is queued.
@@ -148,6 +152,20 @@ impl NetworkTransactor for GroupCommit {
         self.shared.inner.plan(changes)
     }
 
+    fn abort_in_flight(&self) {
+        let Ok(mut state) = self.shared.state.lock() else {
+            return;
+        };
+        // Waiting jobs are dropped with their reply channels; their callers are gone.
+        state.queue.clear();
+        for (_, task) in state.running.drain() {
+            task.abort();
+        }
+        state.busy.clear();
+        drop(state);
+        self.shared.inner.abort_in_flight();
+    }
+
     fn apply<'a>(
         &'a self,
         plan: &'a NetworkPlan,
@@ -219,16 +237,22 @@ impl Shared {
         while let Some(batch) = shared.take_batch(&mut state, woken) {
             state.busy.extend(batch.devices.iter().cloned());
             let shared = shared.clone();
-            tokio::spawn(async move {
+            let number = state.next_batch;
+            state.next_batch += 1;
+            // The task removes itself under the state lock, which is held here until it is
+            // registered.
+            let task = tokio::spawn(async move {
                 let devices = batch.devices.clone();
                 shared.run(batch).await;
                 if let Ok(mut state) = shared.state.lock() {
+                    state.running.remove(&number);
                     for device in &devices {
                         state.busy.remove(device);
                     }
                 }
                 Shared::dispatch(&shared, &Woken::Freed(&devices));
             });
+            state.running.insert(number, task.abort_handle());
         }
     }
 

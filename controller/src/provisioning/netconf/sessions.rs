@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
+use ferrule_crds::CREDENTIALS_SECRET_TYPE;
 use k8s_openapi::api::core::v1::Secret;
 use kube::{Api, Client};
 
@@ -24,6 +25,19 @@ pub enum SessionError {
         /// The API error.
         #[source]
         source: kube::Error,
+    },
+    /// The credentials Secret has not opted in to being sent to devices: it is not of type
+    /// [`CREDENTIALS_SECRET_TYPE`]. Nothing was sent to the Device's address.
+    #[error(
+        "Secret {name} is of type {actual:?}, not {CREDENTIALS_SECRET_TYPE:?}: only Secrets \
+         of type {CREDENTIALS_SECRET_TYPE} are sent to devices; recreate it with \
+         `type: {CREDENTIALS_SECRET_TYPE}`"
+    )]
+    NotPermitted {
+        /// Secret name.
+        name: String,
+        /// The Secret's type.
+        actual: String,
     },
     /// The credentials Secret lacks a usable login.
     #[error("Secret {name}: {source}")]
@@ -49,7 +63,7 @@ impl SessionError {
             Self::Secret { source, .. } => {
                 !matches!(source, kube::Error::Api(s) if s.is_not_found() || s.is_forbidden())
             }
-            Self::Credentials { .. } => false,
+            Self::NotPermitted { .. } | Self::Credentials { .. } => false,
             Self::Settings(e) => e.is_transient(),
             Self::Connect(e) => e.is_transient(),
         }
@@ -89,6 +103,12 @@ impl<C: Connector> DeviceSessions<C> {
             name: name.clone(),
             source,
         })?;
+        if let Err(actual) = permitted(&secret) {
+            return Err(SessionError::NotPermitted {
+                name: name.clone(),
+                actual,
+            });
+        }
         let credentials =
             Credentials::from_secret_data(&secret_data(&secret)).map_err(|source| {
                 SessionError::Credentials {
@@ -148,6 +168,18 @@ impl<C: Connector> DeviceSessions<C> {
     }
 }
 
+/// Whether `secret` opted in to being a device's credentials (see
+/// [`CREDENTIALS_SECRET_TYPE`]); its type when it did not. A Device author may name any
+/// Secret of the namespace and any address, so only Secrets made for devices may be sent.
+pub fn permitted(secret: &Secret) -> Result<(), String> {
+    let actual = secret.type_.as_deref().unwrap_or("Opaque");
+    if actual == CREDENTIALS_SECRET_TYPE {
+        Ok(())
+    } else {
+        Err(actual.to_owned())
+    }
+}
+
 /// The Secret's data, with `stringData` (which an API server folds into `data` on write)
 /// taken into account for servers that return it as written.
 pub fn secret_data(secret: &Secret) -> BTreeMap<String, Vec<u8>> {
@@ -168,6 +200,33 @@ pub fn secret_data(secret: &Secret) -> BTreeMap<String, Vec<u8>> {
 mod tests {
     use super::*;
     use k8s_openapi::ByteString;
+
+    fn typed(type_: Option<&str>) -> Secret {
+        Secret {
+            type_: type_.map(str::to_owned),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn only_device_credential_secrets_are_permitted() {
+        assert!(permitted(&typed(Some(CREDENTIALS_SECRET_TYPE))).is_ok());
+        for other in [None, Some("Opaque"), Some("kubernetes.io/basic-auth")] {
+            let actual = permitted(&typed(other)).unwrap_err();
+            assert_eq!(actual, other.unwrap_or("Opaque"));
+            let err = SessionError::NotPermitted {
+                name: "db-password".into(),
+                actual,
+            };
+            assert!(!err.is_transient());
+            let text = err.to_string();
+            assert!(text.contains("db-password"), "{text}");
+            assert!(
+                text.contains("type: ferrule.dev/device-credentials"),
+                "{text}"
+            );
+        }
+    }
 
     #[test]
     fn data_wins_over_string_data() {

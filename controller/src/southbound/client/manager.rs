@@ -18,6 +18,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use tokio::sync::{Notify, OwnedMutexGuard, OwnedSemaphorePermit, Semaphore};
+use tokio_util::sync::CancellationToken;
 
 use super::backoff::Backoff;
 use super::config::SessionConfig;
@@ -118,6 +119,13 @@ pub enum ManagerError {
         /// The connection bound.
         max: usize,
     },
+    /// The pool is shutting down ([`SessionManager::shut_down`]): no new connection is opened
+    /// and no retry or backoff is waited for; the next start tries again.
+    #[error("not connecting to device {device}: the controller is shutting down")]
+    ShuttingDown {
+        /// The device key.
+        device: String,
+    },
     /// One operation needs more devices at once than connections are allowed; raise
     /// `max_connections` or split the operation.
     #[error("{devices} devices leased at once need more than the {max} connections allowed")]
@@ -134,7 +142,9 @@ impl ManagerError {
     pub fn is_transient(&self) -> bool {
         match self {
             Self::Connect { source, .. } => source.is_transient(),
-            Self::BackingOff { .. } | Self::NoConnectionSlot { .. } => true,
+            Self::BackingOff { .. } | Self::NoConnectionSlot { .. } | Self::ShuttingDown { .. } => {
+                true
+            }
             Self::TooManyDevices { .. } => false,
         }
     }
@@ -144,7 +154,8 @@ impl ManagerError {
         match self {
             Self::Connect { device, .. }
             | Self::BackingOff { device, .. }
-            | Self::NoConnectionSlot { device, .. } => Some(device),
+            | Self::NoConnectionSlot { device, .. }
+            | Self::ShuttingDown { device } => Some(device),
             Self::TooManyDevices { .. } => None,
         }
     }
@@ -244,6 +255,9 @@ struct Inner<C: Connector> {
     /// The device of every session opened or lost, for whoever watches (the Device controller
     /// checks a device again on a new session).
     opened_tx: tokio::sync::broadcast::Sender<String>,
+    /// Cancelled by [`SessionManager::shut_down`]: connection attempts, backoff delays and
+    /// waits for a connection slot end at once.
+    closing: CancellationToken,
 }
 
 /// How many session openings a slow watcher may fall behind by before it misses some.
@@ -262,6 +276,7 @@ impl<C: Connector> SessionManager<C> {
                 freed: Arc::new(Notify::new()),
                 opened: std::sync::Mutex::new(HashMap::new()),
                 opened_tx: tokio::sync::broadcast::channel(OPENED_BACKLOG).0,
+                closing: CancellationToken::new(),
             }),
         }
     }
@@ -317,6 +332,21 @@ impl<C: Connector> SessionManager<C> {
             }
         }
         lost
+    }
+
+    /// Stops opening connections, for a bounded shutdown: connection attempts in progress are
+    /// dropped, backoff delays between attempts and waits for a connection slot end at once,
+    /// and every later lease of a device without an open session fails with
+    /// [`ManagerError::ShuttingDown`]. Sessions already open stay usable, so a transaction
+    /// that holds its devices can finish its current step.
+    pub fn shut_down(&self) {
+        self.inner.closing.cancel();
+    }
+
+    /// A token whose cancellation is [`SessionManager::shut_down`] (for whoever stops the
+    /// controllers without holding the pool itself).
+    pub fn shutdown_token(&self) -> CancellationToken {
+        self.inner.closing.clone()
     }
 
     /// SSH connections currently open.
@@ -395,11 +425,15 @@ impl<C: Connector> SessionManager<C> {
             if self.slot_obtainable(&names) {
                 continue;
             }
-            if tokio::time::timeout_at(deadline.into(), freed)
-                .await
-                .is_err()
-            {
-                return Err(no_slot());
+            tokio::select! {
+                waited = tokio::time::timeout_at(deadline.into(), freed) => {
+                    if waited.is_err() {
+                        return Err(no_slot());
+                    }
+                }
+                () = self.inner.closing.cancelled() => {
+                    return Err(ManagerError::ShuttingDown { device: device.to_string() });
+                }
             }
         }
     }
@@ -426,6 +460,11 @@ impl<C: Connector> SessionManager<C> {
             }
         }
 
+        if self.inner.closing.is_cancelled() {
+            return Err(ManagerError::ShuttingDown {
+                device: device.to_string(),
+            });
+        }
         if guard.failed_config.as_ref() != Some(config) {
             guard.failures = 0;
             guard.retry_at = None;
@@ -462,7 +501,13 @@ impl<C: Connector> SessionManager<C> {
             let Some(permit) = self.try_permit(ours).await else {
                 return Ok(false);
             };
-            match self.inner.connector.connect(config).await {
+            let connected = tokio::select! {
+                connected = self.inner.connector.connect(config) => connected,
+                () = self.inner.closing.cancelled() => {
+                    return Err(ManagerError::ShuttingDown { device: guard.device.clone() });
+                }
+            };
+            match connected {
                 Ok(session) => {
                     guard.open = Some(Open {
                         session,
@@ -483,7 +528,13 @@ impl<C: Connector> SessionManager<C> {
                     guard.last_error = Some(err.to_string());
                     guard.failed_config = Some(config.clone());
                     let delay = policy.backoff.delay_random(guard.failures);
-                    tracing::warn!(device = %guard.device, attempt = made, error = %err, "session open failed");
+                    tracing::warn!(
+                        device = %guard.device,
+                        attempt = made,
+                        failures = guard.failures,
+                        error = %err,
+                        "session open failed"
+                    );
                     if made >= attempts || !err.is_transient() {
                         guard.retry_at = Some(Instant::now() + delay);
                         return Err(ManagerError::Connect {
@@ -492,7 +543,12 @@ impl<C: Connector> SessionManager<C> {
                             source: err,
                         });
                     }
-                    tokio::time::sleep(delay).await;
+                    tokio::select! {
+                        () = tokio::time::sleep(delay) => {}
+                        () = self.inner.closing.cancelled() => {
+                            return Err(ManagerError::ShuttingDown { device: guard.device.clone() });
+                        }
+                    }
                 }
             }
         }

@@ -20,6 +20,8 @@ struct Shared {
     fail_transient: AtomicUsize,
     /// Produce a non-transient (authentication) failure.
     fail_auth: AtomicBool,
+    /// Never answer a connection attempt (a device that drops SYNs).
+    hang: AtomicBool,
     active: AtomicUsize,
     max_active: AtomicUsize,
     last_usable: std::sync::Mutex<Option<Arc<AtomicBool>>>,
@@ -74,6 +76,9 @@ impl Connector for FakeConnector {
     async fn connect(&self, config: &SessionConfig) -> Result<FakeSession, ClientError> {
         let shared = &self.0;
         shared.connects.fetch_add(1, Ordering::SeqCst);
+        if shared.hang.load(Ordering::SeqCst) {
+            std::future::pending::<()>().await;
+        }
         if shared.fail_auth.load(Ordering::SeqCst) {
             return Err(ClientError::AuthRejected {
                 address: config.address(),
@@ -393,4 +398,84 @@ fn reap_decision() {
     assert!(!should_reap(t0, later, Duration::from_secs(60), true));
     assert!(should_reap(t0, later, Duration::from_secs(5), true));
     assert!(should_reap(t0, t0, Duration::from_secs(60), false));
+}
+
+/// Waits (with a deadline) until the fake connector has been called `n` times.
+async fn connects_reach(shared: &Shared, n: usize) {
+    tokio::time::timeout(Duration::from_secs(10), async {
+        while shared.connects.load(Ordering::SeqCst) < n {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await
+    .expect("connection attempts");
+}
+
+#[tokio::test]
+async fn shut_down_ends_a_backoff_delay_at_once() {
+    let connector = FakeConnector::default();
+    let shared = connector.0.clone();
+    shared.fail_transient.store(10, Ordering::SeqCst);
+    let mut policy = quick_policy(4);
+    // A delay between attempts far beyond the test's deadline.
+    policy.backoff = Backoff {
+        initial: Duration::from_secs(3600),
+        max: Duration::from_secs(3600),
+    };
+    let m = SessionManager::new(connector, policy);
+    let lease = tokio::spawn({
+        let m = m.clone();
+        async move { m.lease("d1", &config(1)).await.map(drop) }
+    });
+    connects_reach(&shared, 1).await;
+    m.shut_down();
+    let result = tokio::time::timeout(Duration::from_secs(10), lease)
+        .await
+        .expect("the lease still waits for its backoff after shut_down")
+        .unwrap();
+    assert!(
+        matches!(result, Err(ManagerError::ShuttingDown { ref device }) if device == "d1"),
+        "{result:?}"
+    );
+    assert_eq!(shared.connects.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn shut_down_drops_a_connection_attempt_in_progress() {
+    let connector = FakeConnector::default();
+    let shared = connector.0.clone();
+    shared.hang.store(true, Ordering::SeqCst);
+    let mut policy = quick_policy(4);
+    policy.connect_attempts = 1;
+    let m = SessionManager::new(connector, policy);
+    let lease = tokio::spawn({
+        let m = m.clone();
+        async move { m.lease("d1", &config(1)).await.map(drop) }
+    });
+    connects_reach(&shared, 1).await;
+    m.shutdown_token().cancel();
+    let result = tokio::time::timeout(Duration::from_secs(10), lease)
+        .await
+        .expect("the connection attempt goes on after shut_down")
+        .unwrap();
+    assert!(
+        matches!(result, Err(ManagerError::ShuttingDown { .. })),
+        "{result:?}"
+    );
+    // The connection slot was given back.
+    assert_eq!(m.open_connections(), 0);
+}
+
+#[tokio::test]
+async fn after_shut_down_only_open_sessions_are_leased() {
+    let (m, shared) = manager(4);
+    drop(m.lease("d1", &config(1)).await.unwrap());
+    m.shut_down();
+    let mut open = m.lease("d1", &config(1)).await.unwrap();
+    open.commit().await.unwrap();
+    drop(open);
+    let err = m.lease("d2", &config(2)).await.unwrap_err();
+    assert!(matches!(err, ManagerError::ShuttingDown { .. }), "{err}");
+    assert!(err.is_transient());
+    assert_eq!(shared.connects.load(Ordering::SeqCst), 1);
 }
