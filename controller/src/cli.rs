@@ -227,6 +227,10 @@ pub async fn up(args: UpArgs) -> anyhow::Result<()> {
     }
     let netsim = match &args.netsim {
         Some(path) => {
+            // The simulator keeps its devices' configuration in the data directory: check the
+            // directory (owner, modes) before anything in it is read.
+            crate::apiserver::fsutil::prepare_data_dir(&args.data)
+                .with_context(|| format!("preparing the data directory {}", args.data.display()))?;
             let topology = crate::netsim::Topology::load(path)?;
             let options = crate::netsim::Options {
                 control_listen: Some(args.netsim_control_listen),

@@ -31,15 +31,10 @@ const MAX_STATE_BYTES: usize = 64 * 1024 * 1024;
 
 /// Creates the state folder, owner-only (0700), with its missing parents.
 pub fn create_dir(dir: &Path) -> Result<(), NetsimError> {
-    use std::os::unix::fs::DirBuilderExt;
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
-        .map_err(|source| NetsimError::State {
-            path: dir.to_owned(),
-            source,
-        })
+    crate::apiserver::fsutil::create_private_dir(dir).map_err(|source| NetsimError::State {
+        path: dir.to_owned(),
+        source,
+    })
 }
 
 /// The file holding `device`'s configuration in `dir`.
