@@ -91,6 +91,10 @@ pub struct UpArgs {
         default_value = "127.0.0.1:18399"
     )]
     pub netsim_control_listen: SocketAddr,
+    /// Start the simulated devices empty, forgetting the configuration they kept in
+    /// DATA/netsim (with --netsim). Without it they start as the last run left them.
+    #[arg(long, env = "FERRULE_NETSIM_FRESH")]
+    pub netsim_fresh: bool,
     /// Apply these manifests (files, or folders like `kubectl apply -f DIR`) once the
     /// controllers run, wait for orders and subscriptions to settle and print a summary.
     #[arg(long, env = "FERRULE_APPLY", value_delimiter = ',')]
@@ -169,9 +173,15 @@ pub async fn up(args: UpArgs) -> anyhow::Result<()> {
     }
     let netsim = match &args.netsim {
         Some(path) => {
+            // The simulator keeps its devices' configuration in the data directory: check the
+            // directory (owner, modes) before anything in it is read.
+            crate::apiserver::fsutil::prepare_data_dir(&args.data)
+                .with_context(|| format!("preparing the data directory {}", args.data.display()))?;
             let topology = crate::netsim::Topology::load(path)?;
             let options = crate::netsim::Options {
                 control_listen: Some(args.netsim_control_listen),
+                state_dir: Some(args.data.join("netsim")),
+                fresh: args.netsim_fresh,
                 ..Default::default()
             };
             let netsim = crate::netsim::start_with(topology, options)
@@ -241,9 +251,12 @@ pub async fn up(args: UpArgs) -> anyhow::Result<()> {
         let apply = async {
             let applied = crate::manifests::apply(&client, &manifests).await?;
             println!("applied {} objects", applied.len());
-            let (summary, ok) =
-                crate::summary::Summary::wait_settled(&client, Duration::from_secs(args.wait))
-                    .await?;
+            let (summary, ok) = crate::summary::Summary::wait_settled(
+                &client,
+                Some(controllers.verified()),
+                Duration::from_secs(args.wait),
+            )
+            .await?;
             if !ok {
                 println!("not settled after {} s:", args.wait);
             }

@@ -272,7 +272,13 @@ async fn spawn(
 pub async fn run_child_to_end(child_test: &str, args: &[&str]) -> anyhow::Result<Output> {
     let mut command = tokio::process::Command::new(std::env::current_exe()?);
     command
-        .args(["--exact", child_test, "--nocapture", "--test-threads=1"])
+        .args([
+            "--ignored",
+            "--exact",
+            child_test,
+            "--nocapture",
+            "--test-threads=1",
+        ])
         .env(CHILD_ARGS, serde_json::to_string(args)?)
         .env("RUST_LOG", "warn")
         .env("NO_COLOR", "1")

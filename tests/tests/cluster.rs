@@ -176,6 +176,7 @@ async fn ferrule_run_stops_within_a_bound_with_an_unreachable_device() -> anyhow
         &format!(
             "apiVersion: v1\nkind: Namespace\nmetadata: {{name: {NS}}}\n---\n\
              apiVersion: v1\nkind: Secret\nmetadata: {{name: admin, namespace: {NS}}}\n\
+             type: ferrule.dev/device-credentials\n\
              stringData: {{username: admin, password: admin}}\n---\n\
              apiVersion: oss.ferrule.dev/v1alpha1\nkind: Device\n\
              metadata: {{name: dead1, namespace: {NS}}}\n\

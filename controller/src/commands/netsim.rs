@@ -28,6 +28,14 @@ pub struct NetsimArgs {
     /// A folder of templates for those profiles.
     #[arg(long, env = "FERRULE_TEMPLATES_DIR")]
     pub templates: Option<PathBuf>,
+    /// Keep each device's running configuration in this folder (`<device>.xml`, owner-only)
+    /// and start from it, so a restart keeps the network; without it every device starts
+    /// empty.
+    #[arg(long, env = "FERRULE_NETSIM_STATE_DIR")]
+    pub state_dir: Option<PathBuf>,
+    /// With --state-dir: forget the kept configuration and start every device empty.
+    #[arg(long, requires = "state_dir")]
+    pub fresh: bool,
 }
 
 /// Runs the command.
@@ -48,6 +56,8 @@ pub fn run(args: NetsimArgs) -> anyhow::Result<()> {
             control_listen: (!args.no_control).then_some(args.control_listen),
             profiles_dir: args.profiles,
             templates_dir: args.templates,
+            state_dir: args.state_dir,
+            fresh: args.fresh,
         };
         let net = start_with(topology, options).await?;
         for device in net.devices() {

@@ -27,7 +27,7 @@ mod error;
 pub mod events;
 pub mod field_selector;
 pub mod fieldset;
-pub mod fsutil;
+pub use ferrule_datadir as fsutil;
 mod gc;
 mod gc_owners;
 pub mod health;

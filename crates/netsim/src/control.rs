@@ -180,13 +180,15 @@ impl Control {
         default_operation: &str,
     ) -> Result<(), NetsimError> {
         let device = self.device(device)?;
-        device
+        let result = device
             .state()
             .edit_running_directly(config, default_operation, Instant::now())
             .map_err(|failure| NetsimError::Datastore {
                 device: device.name().to_owned(),
                 message: failure.to_string(),
-            })
+            });
+        device.config_touched();
+        result
     }
 
     /// The running configuration as XML (the content of `<data>`).

@@ -19,6 +19,7 @@ use super::capabilities::Capabilities;
 use super::commit::Deadline;
 use super::locks::SessionId;
 use super::model::DeviceModel;
+use super::persist::Persister;
 use super::state::DeviceState;
 use super::topology::DeviceSpec;
 
@@ -44,6 +45,7 @@ pub struct Device {
     delayed_millis: AtomicU64,
     reachable: watch::Sender<bool>,
     shutdown: CancellationToken,
+    persister: Option<Arc<Persister>>,
     weak_self: Weak<Device>,
 }
 
@@ -78,6 +80,8 @@ pub(crate) struct DeviceParts {
     pub model: Arc<DeviceModel>,
     pub ssh_config: Arc<russh::server::Config>,
     pub shutdown: CancellationToken,
+    /// Keeps the configuration across restarts, when the simulator has a state folder.
+    pub persister: Option<Arc<Persister>>,
 }
 
 // === impl Device ===
@@ -110,6 +114,7 @@ impl Device {
             delayed_millis: AtomicU64::new(0),
             reachable,
             shutdown: parts.shutdown,
+            persister: parts.persister,
             weak_self: weak_self.clone(),
         })
     }
@@ -183,6 +188,17 @@ impl Device {
 
     pub(crate) fn ssh_config(&self) -> Arc<russh::server::Config> {
         self.ssh_config.clone()
+    }
+
+    pub(crate) fn persister(&self) -> Option<Arc<Persister>> {
+        self.persister.clone()
+    }
+
+    /// The running configuration may have changed: the state writer (if any) looks.
+    pub(crate) fn config_touched(&self) {
+        if let Some(persister) = &self.persister {
+            persister.touch();
+        }
     }
 
     pub(crate) fn shutdown_token(&self) -> &CancellationToken {
@@ -283,6 +299,7 @@ impl Device {
         };
         entry.cancel.cancel();
         self.state().session_closed(id, Instant::now());
+        self.config_touched();
         true
     }
 
@@ -313,6 +330,7 @@ impl Device {
                     if let Some(device) = weak.upgrade()
                         && device.state().expire_confirmed(deadline.generation, Instant::now())
                     {
+                        device.config_touched();
                         tracing::info!(device = device.name(), "confirmed commit timed out; rolled back");
                     }
                 }

@@ -45,7 +45,11 @@ impl Device {
         let commit = matches!(rpc.operation, Ok(Operation::Commit(_)));
         let result = match rpc.operation {
             Ok(Operation::KillSession(target)) => self.kill(session, target),
-            Ok(operation) => self.state().execute(session, operation, Instant::now()),
+            Ok(operation) => {
+                let result = self.state().execute(session, operation, Instant::now());
+                self.config_touched();
+                result
+            }
             Err(failure) => Err(failure),
         };
         match result {

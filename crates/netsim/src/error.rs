@@ -79,4 +79,25 @@ pub enum NetsimError {
         /// The rpc-error message the change produced.
         message: String,
     },
+    /// The folder or file keeping the devices' configuration across restarts could not be
+    /// created, read or written; check the path and its permissions.
+    #[error("simulator state {path}: {source}")]
+    State {
+        /// The folder or file.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A kept configuration could not be read back; move the file away (or start with
+    /// `--netsim-fresh`) to start that device empty.
+    #[error(
+        "simulator state {path} is not a configuration of this device ({reason}); move it away, or start fresh (--netsim-fresh, or `ferrule netsim --fresh`)"
+    )]
+    InvalidState {
+        /// The file.
+        path: PathBuf,
+        /// What the parser said.
+        reason: String,
+    },
 }

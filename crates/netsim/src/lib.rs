@@ -8,7 +8,10 @@
 //!   trees with the keyed lists of its device profile, edited with RFC 6241 semantics by
 //!   `southbound::tree::apply_edit`;
 //! - [`Control`] (and the HTTP API in `http.rs`) injects faults: interfaces down, device
-//!   unreachable, latency, rejected commits, changes behind the controller's back.
+//!   unreachable, latency, rejected commits, changes behind the controller's back;
+//! - with [`Options::state_dir`], each device keeps its running configuration across
+//!   restarts in `STATE_DIR/<device>.xml` (`persist.rs`), like a real device's startup
+//!   configuration.
 //!
 //! See `docs/netsim.md` for the topology format and the control API.
 
@@ -28,6 +31,7 @@ pub mod interfaces;
 pub mod locks;
 pub mod model;
 pub mod oper;
+pub mod persist;
 #[cfg(test)]
 mod proptests;
 pub mod rpc;

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use tokio::net::TcpListener;
@@ -19,6 +19,7 @@ use super::device::{Device, DeviceParts};
 use super::error::NetsimError;
 use super::hostkey::{fingerprint, host_key};
 use super::model::DeviceModel;
+use super::persist::{self, Persister};
 use super::ssh;
 use super::topology::{DeviceSpec, Topology};
 
@@ -34,6 +35,12 @@ pub struct Options {
     pub profiles_dir: Option<PathBuf>,
     /// A folder of templates belonging to those profiles.
     pub templates_dir: Option<PathBuf>,
+    /// Keep every device's running configuration in this folder (`<device>.xml`, created
+    /// owner-only) and start from it: a restart keeps the network as it was. None: every
+    /// device starts empty and nothing is written.
+    pub state_dir: Option<PathBuf>,
+    /// With `state_dir`: forget what was kept for the topology's devices and start them empty.
+    pub fresh: bool,
 }
 
 /// A running simulated network. Dropping it stops every device; [`Netsim::shutdown`] also
@@ -59,11 +66,36 @@ pub async fn start_with(topology: Topology, options: Options) -> Result<Netsim, 
         options.profiles_dir.as_deref(),
         options.templates_dir.as_deref(),
     )?;
+    if let Some(dir) = &options.state_dir {
+        persist::create_dir(dir)?;
+    }
     let shutdown = CancellationToken::new();
     let mut devices = BTreeMap::new();
     let mut tasks = Vec::new();
     for spec in topology.devices {
-        let (device, listener) = build(spec, &profiles, &shutdown).await?;
+        let (device, listener) = match build(
+            spec,
+            &profiles,
+            &shutdown,
+            options.state_dir.as_deref(),
+            options.fresh,
+        )
+        .await
+        {
+            Ok(built) => built,
+            Err(error) => {
+                shutdown.cancel();
+                return Err(error);
+            }
+        };
+        if let (Some(dir), Some(persister)) = (&options.state_dir, device.persister()) {
+            tasks.push(tokio::spawn(persist::writer(
+                Arc::downgrade(&device),
+                persister,
+                persist::state_file(dir, device.name()),
+                device.shutdown_token().clone(),
+            )));
+        }
         tasks.push(tokio::spawn(ssh::serve(device.clone(), listener)));
         devices.insert(device.name().to_owned(), device);
     }
@@ -91,11 +123,14 @@ pub async fn start_with(topology: Topology, options: Options) -> Result<Netsim, 
     })
 }
 
-/// Builds one device and binds its listener.
+/// Builds one device (from its kept configuration when `state_dir` has one, unless `fresh`)
+/// and binds its listener.
 async fn build(
     spec: DeviceSpec,
     profiles: &ProfileSet,
     shutdown: &CancellationToken,
+    state_dir: Option<&Path>,
+    fresh: bool,
 ) -> Result<(Arc<Device>, TcpListener), NetsimError> {
     let invalid = |reason: String| NetsimError::InvalidDevice {
         device: spec.name.clone(),
@@ -108,6 +143,14 @@ async fn build(
             profile: spec.profile.clone(),
         })?;
     let model = DeviceModel::from_profile(profile, spec.datastore).map_err(invalid)?;
+    let kept = match state_dir {
+        Some(dir) if fresh => {
+            persist::forget(dir, &spec.name)?;
+            None
+        }
+        Some(dir) => persist::load(dir, &spec.name, &model)?,
+        None => None,
+    };
     let offer = Offer {
         datastore: model.datastore,
         confirmed_commit: model.confirmed_commit,
@@ -135,7 +178,11 @@ async fn build(
         model: Arc::new(model),
         ssh_config,
         shutdown: shutdown.child_token(),
+        persister: state_dir.map(|_| Arc::new(Persister::default())),
     });
+    if let Some(running) = kept {
+        device.state().restore(running);
+    }
     Ok((device, listener))
 }
 

@@ -105,6 +105,20 @@ impl DeviceState {
         }
     }
 
+    /// Starts from a kept configuration (running, and the candidate with it), as a device
+    /// boots from its startup configuration.
+    pub fn restore(&mut self, running: ConfigTree) {
+        self.stores = Datastores::new(Arc::new(running), self.features.candidate);
+    }
+
+    /// The configuration that survives a reboot: running, or while a confirmed commit awaits
+    /// its confirmation, the configuration it would roll back to.
+    pub fn durable(&self) -> Arc<ConfigTree> {
+        self.stores
+            .pending()
+            .map_or_else(|| self.stores.running.clone(), |p| p.rollback.clone())
+    }
+
     /// The views of the interfaces configured in running (found again only when running
     /// changed).
     pub fn interface_views(&mut self) -> Arc<[InterfaceView]> {

@@ -67,6 +67,9 @@ pub const TERMINATING: &str = "Terminating";
 pub const DRY_RUN: &str = "DryRun";
 /// Nothing has been tried yet.
 pub const PENDING: &str = "Pending";
+/// The configuration was provisioned, but a device no longer carries it as provisioned and
+/// its driftPolicy is Report (or the repair failed): someone must repair or accept it.
+pub const CONFIG_DRIFT: &str = "ConfigDrift";
 
 /// The remedy of a reason; unknown reasons are treated as transient.
 pub fn remedy(reason: &str) -> Remedy {
@@ -75,7 +78,7 @@ pub fn remedy(reason: &str) -> Remedy {
         | UNKNOWN_DEVICE | NOT_AN_ACCESS_DEVICE | PORT_NOT_ON_DEVICE | PORT_IN_USE
         | INVALID_BNG | INVALID_PINNED_VALUE | PINNED_VALUE_TAKEN | NO_POOL | POOL_EXHAUSTED
         | INVALID_POOL | RENDER_FAILED | INVALID_CONFIG => Remedy::FixSpec,
-        MAINTENANCE => Remedy::Wait,
+        MAINTENANCE | CONFIG_DRIFT => Remedy::Wait,
         _ => Remedy::Retry,
     }
 }
@@ -89,6 +92,7 @@ mod tests {
         assert_eq!(remedy(POOL_EXHAUSTED), Remedy::FixSpec);
         assert_eq!(remedy(PORT_IN_USE), Remedy::FixSpec);
         assert_eq!(remedy(MAINTENANCE), Remedy::Wait);
+        assert_eq!(remedy(CONFIG_DRIFT), Remedy::Wait);
         assert_eq!(remedy(DEVICE_UNREACHABLE), Remedy::Retry);
         assert_eq!(remedy(DEVICE_REJECTED), Remedy::Retry);
         assert_eq!(remedy("SomethingNew"), Remedy::Retry);

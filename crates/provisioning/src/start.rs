@@ -24,6 +24,7 @@ use tokio_util::sync::CancellationToken;
 use crate::inventory::agent::{DeviceAgent, NetconfAgent};
 use crate::inventory::device::{self, DeviceContext};
 use crate::inventory::pool;
+use crate::inventory::verified::Verified;
 use ferrule_netconf::client::{ManagerPolicy, SessionManager, SshConnector};
 use ferrule_operator::metrics::Metrics;
 use ferrule_render::Renderer;
@@ -123,12 +124,18 @@ pub struct Running {
     controllers: Vec<JoinHandle<()>>,
     reflectors: Vec<JoinHandle<()>>,
     stores: Stores,
+    verified: Arc<Verified>,
 }
 
 impl Running {
     /// The caches the controllers read.
     pub fn stores(&self) -> &Stores {
         &self.stores
+    }
+
+    /// What the Device controller has verified about each device in this run.
+    pub fn verified(&self) -> &Arc<Verified> {
+        &self.verified
     }
 
     /// Stops the controllers and the caches within [`SHUTDOWN_GRACE`]; see
@@ -250,10 +257,12 @@ pub async fn start(
     let subscriptions = context("ferrule-provisioning");
     let orders = context("ferrule-orders");
     let pools = context("ferrule-inventory");
+    let verified = Arc::new(Verified::default());
     let devices = Arc::new(DeviceContext {
         base: context("ferrule-inventory"),
         agent,
         drift_interval: options.drift_interval,
+        verified: verified.clone(),
     });
     let scope = options.scope;
     let mut controllers = vec![
@@ -286,6 +295,7 @@ pub async fn start(
         controllers,
         reflectors,
         stores,
+        verified,
     })
 }
 

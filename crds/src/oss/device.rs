@@ -141,6 +141,10 @@ pub struct Drift {
     /// Canonical paths of the owned entries that differ.
     #[serde(default)]
     pub entries: Vec<String>,
+    /// Subscriptions whose configuration on the device is missing or different and was not
+    /// repaired; they are not Ready (reason ConfigDrift) until the drift goes away.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub affected: Vec<String>,
     /// When the check ran.
     pub checked_at: Timestamp,
 }

@@ -121,6 +121,7 @@ async fn sigint_while_waiting_for_applied_manifests_stops_in_order() -> anyhow::
         json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS}}),
         json!({"apiVersion": "v1", "kind": "Secret",
                "metadata": {"name": "admin", "namespace": NS},
+               "type": ferrule_crds::CREDENTIALS_SECRET_TYPE,
                "stringData": {"username": "admin", "password": "admin"}}),
         json!({"apiVersion": "bss.ferrule.dev/v1alpha1", "kind": "Product",
                "metadata": {"name": "fibre-500", "namespace": NS},

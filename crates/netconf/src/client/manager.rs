@@ -248,10 +248,20 @@ struct Inner<C: Connector> {
     /// Signalled when a lease ends or a connection closes: a caller waiting for a connection
     /// slot may find one now.
     freed: Arc<Notify>,
+    /// How many times each device's session was opened or found lost: a new number is a new
+    /// session (or none), which may reach a device that restarted (and lost its configuration)
+    /// since the last one.
+    opened: std::sync::Mutex<HashMap<String, u64>>,
+    /// The device of every session opened or lost, for whoever watches (the Device controller
+    /// checks a device again on a new session).
+    opened_tx: tokio::sync::broadcast::Sender<String>,
     /// Cancelled by [`SessionManager::shut_down`]: connection attempts, backoff delays and
     /// waits for a connection slot end at once.
     closing: CancellationToken,
 }
+
+/// How many session openings a slow watcher may fall behind by before it misses some.
+const OPENED_BACKLOG: usize = 4096;
 
 impl<C: Connector> SessionManager<C> {
     /// A pool that opens sessions with `connector`.
@@ -264,6 +274,8 @@ impl<C: Connector> SessionManager<C> {
                 permits,
                 slots: Mutex::new(HashMap::new()),
                 freed: Arc::new(Notify::new()),
+                opened: std::sync::Mutex::new(HashMap::new()),
+                opened_tx: tokio::sync::broadcast::channel(OPENED_BACKLOG).0,
                 closing: CancellationToken::new(),
             }),
         }
@@ -272,6 +284,54 @@ impl<C: Connector> SessionManager<C> {
     /// The pool's policy.
     pub fn policy(&self) -> &ManagerPolicy {
         &self.inner.policy
+    }
+
+    /// How many times a session to `device` was opened or found lost so far (0: none yet).
+    pub fn sessions_opened(&self, device: &str) -> u64 {
+        self.inner
+            .opened
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(device)
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// The device key of every session opened or found lost from now on.
+    pub fn watch_opened(&self) -> tokio::sync::broadcast::Receiver<String> {
+        self.inner.opened_tx.subscribe()
+    }
+
+    fn session_changed(&self, device: &str) {
+        *self
+            .inner
+            .opened
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .entry(device.to_owned())
+            .or_default() += 1;
+        let _ = self.inner.opened_tx.send(device.to_owned());
+    }
+
+    /// Drops the idle sessions whose connection is gone (the device closed it, restarted or
+    /// went away) and announces them, so that whoever watches looks at the device now rather
+    /// than at its next use. Sessions in use are skipped. Returns how many were dropped.
+    pub async fn sweep_lost(&self) -> usize {
+        let mut lost = 0;
+        for slot in self.all_slots() {
+            let Ok(mut guard) = slot.try_lock_owned() else {
+                continue;
+            };
+            if guard.open.as_ref().is_some_and(|o| !o.session.is_usable())
+                && let Some(mut open) = guard.open.take()
+            {
+                open.session.close().await;
+                self.session_changed(&guard.device);
+                self.inner.freed.notify_waiters();
+                lost += 1;
+            }
+        }
+        lost
     }
 
     /// Stops opening connections, for a bounded shutdown: connection attempts in progress are
@@ -459,6 +519,7 @@ impl<C: Connector> SessionManager<C> {
                     guard.retry_at = None;
                     guard.last_error = None;
                     guard.failed_config = None;
+                    self.session_changed(&guard.device);
                     return Ok(true);
                 }
                 Err(err) => {

@@ -54,6 +54,24 @@ pub trait DeviceAgent: Send + Sync + fmt::Debug {
         target: &'a DeviceTarget,
         filter: Option<String>,
     ) -> BoxFuture<'a, Result<String, AgentError>>;
+
+    /// How many times a session to the device was opened or lost so far: a new number means
+    /// a new session (or none), on which the device's configuration has not been checked yet.
+    fn sessions_opened(&self, _target: &DeviceTarget) -> u64 {
+        0
+    }
+
+    /// The device key (`namespace/name`) of every session opened or lost from now on, when
+    /// the agent can tell.
+    fn watch_opened(&self) -> Option<tokio::sync::broadcast::Receiver<String>> {
+        None
+    }
+
+    /// Drops idle sessions whose connection is gone, announcing them to
+    /// [`DeviceAgent::watch_opened`]; returns how many.
+    fn sweep_lost(&self) -> BoxFuture<'_, usize> {
+        Box::pin(async { 0 })
+    }
 }
 
 /// [`DeviceAgent`] over NETCONF.
@@ -102,6 +120,18 @@ pub fn session_reason(err: &SessionError) -> &'static str {
 }
 
 impl<C: Connector> DeviceAgent for NetconfAgent<C> {
+    fn sessions_opened(&self, target: &DeviceTarget) -> u64 {
+        self.sessions.manager().sessions_opened(&target.key())
+    }
+
+    fn watch_opened(&self) -> Option<tokio::sync::broadcast::Receiver<String>> {
+        Some(self.sessions.manager().watch_opened())
+    }
+
+    fn sweep_lost(&self) -> BoxFuture<'_, usize> {
+        Box::pin(self.sessions.manager().sweep_lost())
+    }
+
     fn connect<'a>(
         &'a self,
         target: &'a DeviceTarget,

@@ -13,6 +13,7 @@ use ferrule_crds::{Alarm, AlarmStatus, Device, Subscription};
 use futures::{StreamExt, TryStreamExt};
 use kube::api::{ObjectMeta, Patch, PatchParams, PostParams};
 use kube::runtime::controller::{Action, Controller};
+use kube::runtime::reflector::ObjectRef;
 use kube::{Api, Resource, ResourceExt};
 use serde::Serialize;
 
@@ -31,6 +32,7 @@ use super::status::{
     DriftCheck, Probe, drift_alarm, drift_alarm_name, drift_due, drift_due_in, next_status,
     transitions,
 };
+use super::verified::{Verdict, Verified};
 
 /// Controller name in metrics and Events.
 pub const CONTROLLER: &str = "device";
@@ -48,6 +50,9 @@ pub struct DeviceContext {
     pub agent: Arc<dyn DeviceAgent>,
     /// Time between drift checks of a connected device.
     pub drift_interval: Duration,
+    /// What this run established about each device: a status from before the process started
+    /// is not trusted to skip a check.
+    pub verified: Arc<Verified>,
 }
 
 /// Why a Device reconcile failed (device problems are status, not errors).
@@ -105,7 +110,13 @@ async fn observe(device: &Device, ctx: &DeviceContext) -> Result<Action, Error> 
     let generation = current.metadata.generation;
     let interval = i64::try_from(ctx.drift_interval.as_secs()).unwrap_or(i64::MAX);
     let last_transaction = ctx.base.last_transactions.get(&key);
-    if let Some(wait) = drift_due_in(&before, generation, now(), interval) {
+    // A device not yet checked in this run, or not on its current session, is connected and
+    // checked whatever its status remembers: the device may have restarted and lost its
+    // configuration while nobody watched.
+    let verified_here = ctx
+        .verified
+        .checked_on(&key, ctx.agent.sessions_opened(&target));
+    if verified_here && let Some(wait) = drift_due_in(&before, generation, now(), interval) {
         // Connected, spec unchanged, no check due: nothing to ask the device (its session may
         // be busy with transactions), only the last transaction to publish.
         if let Some(id) = last_transaction.filter(|id| before.last_transaction.as_ref() != Some(id))
@@ -128,6 +139,11 @@ async fn observe(device: &Device, ctx: &DeviceContext) -> Result<Action, Error> 
                 && before.observed_generation == generation
                 && err.backing_off.is_some() =>
         {
+            ctx.verified.record(
+                &key,
+                Verdict::Unreachable,
+                ctx.agent.sessions_opened(&target),
+            );
             return Ok(Action::requeue(err.backing_off.unwrap_or(BUSY_RETRY)));
         }
         Err(err) => Probe::Unreachable {
@@ -137,7 +153,9 @@ async fn observe(device: &Device, ctx: &DeviceContext) -> Result<Action, Error> 
     };
     let mut drift = None;
     let mut busy = false;
-    if matches!(probe, Probe::Connected { .. }) && drift_due(&before, generation, now(), interval) {
+    if matches!(probe, Probe::Connected { .. })
+        && (!verified_here || drift_due(&before, generation, now(), interval))
+    {
         match check_drift(ctx, &current, &target).await? {
             Some((outcome, report)) => {
                 update_alarm(ctx, &current, &outcome, &report).await?;
@@ -155,6 +173,12 @@ async fn observe(device: &Device, ctx: &DeviceContext) -> Result<Action, Error> 
     for note in transitions(&before, &next) {
         ctx.base.publish(&reference, &note).await;
     }
+    // Recorded once the status says it, so that whoever reads the verdict finds the status
+    // (and the subscriptions it names) up to date.
+    if let Some(verdict) = verdict(&probe, drift.as_ref()) {
+        ctx.verified
+            .record(&key, verdict, ctx.agent.sessions_opened(&target));
+    }
     Ok(match probe {
         Probe::Connected { .. } => {
             ctx.base.backoff.succeeded(&key);
@@ -162,6 +186,23 @@ async fn observe(device: &Device, ctx: &DeviceContext) -> Result<Action, Error> 
         }
         Probe::Unreachable { .. } => Action::requeue(ctx.base.backoff.failed(&key)),
     })
+}
+
+/// What this look established; `None` when the drift check still has to run (it was skipped
+/// for a transaction in progress).
+fn verdict(probe: &Probe, drift: Option<&DriftCheck>) -> Option<Verdict> {
+    match (probe, drift) {
+        (Probe::Unreachable { .. }, _) => Some(Verdict::Unreachable),
+        (Probe::Connected { .. }, None) => None,
+        (Probe::Connected { .. }, Some(DriftCheck::InSync | DriftCheck::Repaired { .. })) => {
+            Some(Verdict::InSync)
+        }
+        (
+            Probe::Connected { .. },
+            Some(DriftCheck::Drifted { .. } | DriftCheck::NotRepaired { .. }),
+        ) => Some(Verdict::Drifted),
+        (Probe::Connected { .. }, Some(DriftCheck::Failed { .. })) => Some(Verdict::CheckFailed),
+    }
 }
 
 /// When a connected device is looked at again: after the drift interval, and a check skipped
@@ -302,6 +343,7 @@ async fn check_drift(
     let outcome = match (device.spec.drift_policy, &report.repair) {
         (DriftPolicy::Repair, Some(_)) if device.spec.maintenance => DriftCheck::NotRepaired {
             entries,
+            affected: report.affected.clone(),
             why: "the device is in maintenance".into(),
         },
         (DriftPolicy::Repair, Some(edit)) => {
@@ -328,11 +370,15 @@ async fn check_drift(
                 }
                 Err(err) => DriftCheck::NotRepaired {
                     entries,
+                    affected: report.affected.clone(),
                     why: err.to_string(),
                 },
             }
         }
-        _ => DriftCheck::Drifted { entries },
+        _ => DriftCheck::Drifted {
+            entries,
+            affected: report.affected.clone(),
+        },
     };
     Ok(Some((outcome, report)))
 }
@@ -417,7 +463,15 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + Sync + 'static,
 ) {
     let gauge = spawn_session_gauge(ctx.clone());
-    Controller::for_shared_stream(changes.stream(), ctx.base.stores.devices.clone())
+    let sweeper = spawn_lost_session_sweeper(ctx.clone());
+    let mut controller =
+        Controller::for_shared_stream(changes.stream(), ctx.base.stores.devices.clone());
+    if let Some(opened) = ctx.agent.watch_opened() {
+        // A new session (the first, or one after the device went away) gets the device
+        // checked at once, not at the next drift interval.
+        controller = controller.reconcile_on(session_openings(opened));
+    }
+    controller
         .graceful_shutdown_on(shutdown)
         .run(reconcile, error_policy, ctx)
         .for_each(|result| async move {
@@ -427,6 +481,47 @@ pub async fn run(
         })
         .await;
     gauge.abort();
+    sweeper.abort();
+}
+
+/// How often idle sessions are looked at for a connection that is gone.
+const LOST_SWEEP: Duration = Duration::from_secs(2);
+
+/// Drops lost idle sessions every [`LOST_SWEEP`]; each one announced gets its device
+/// reconciled (reconnected and checked, or reported Unreachable) at once. Only flags are read:
+/// nothing is sent to the devices.
+fn spawn_lost_session_sweeper(ctx: Arc<DeviceContext>) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(LOST_SWEEP).await;
+            let lost = ctx.agent.sweep_lost().await;
+            if lost > 0 {
+                tracing::info!(lost, "device sessions lost; checking those devices again");
+            }
+        }
+    })
+}
+
+/// The Devices of the sessions opened, from the session pool's `namespace/name` keys; a
+/// watcher that fell behind skips what it missed (those devices are checked at their next
+/// interval).
+fn session_openings(
+    opened: tokio::sync::broadcast::Receiver<String>,
+) -> impl futures::Stream<Item = ObjectRef<Device>> + Send + 'static {
+    futures::stream::unfold(opened, |mut rx| async move {
+        loop {
+            match rx.recv().await {
+                Ok(key) => {
+                    let Some((ns, name)) = key.split_once('/') else {
+                        continue;
+                    };
+                    return Some((ObjectRef::new(name).within(ns), rx));
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
+            }
+        }
+    })
 }
 
 /// Updates the devices-by-phase gauge from the cache every few seconds.

@@ -33,6 +33,8 @@ pub enum DriftCheck {
     Drifted {
         /// What differs.
         entries: Vec<String>,
+        /// The subscriptions whose configuration differs.
+        affected: Vec<String>,
     },
     /// Drift was found and repaired.
     Repaired {
@@ -43,6 +45,8 @@ pub enum DriftCheck {
     NotRepaired {
         /// What differs.
         entries: Vec<String>,
+        /// The subscriptions whose configuration differs.
+        affected: Vec<String>,
         /// Why it stays.
         why: String,
     },
@@ -105,9 +109,10 @@ pub fn next_status(
     let Some(drift) = drift else {
         return status;
     };
-    let record = |entries: &[String], detected: bool| Drift {
+    let record = |entries: &[String], affected: &[String], detected: bool| Drift {
         detected,
         entries: entries.to_vec(),
+        affected: affected.to_vec(),
         checked_at: now,
     };
     let (value, reason, message, recorded) = match drift {
@@ -115,25 +120,29 @@ pub fn next_status(
             ConditionStatus::True,
             "InSync",
             String::new(),
-            Some(record(&[], false)),
+            Some(record(&[], &[], false)),
         ),
-        DriftCheck::Drifted { entries } => (
+        DriftCheck::Drifted { entries, affected } => (
             ConditionStatus::False,
             "ConfigDrift",
             entries.join("; "),
-            Some(record(entries, true)),
+            Some(record(entries, affected, true)),
         ),
         DriftCheck::Repaired { entries } => (
             ConditionStatus::True,
             "Repaired",
             format!("repaired: {}", entries.join("; ")),
-            Some(record(entries, false)),
+            Some(record(entries, &[], false)),
         ),
-        DriftCheck::NotRepaired { entries, why } => (
+        DriftCheck::NotRepaired {
+            entries,
+            affected,
+            why,
+        } => (
             ConditionStatus::False,
             "ConfigDrift",
             format!("{} (not repaired: {why})", entries.join("; ")),
-            Some(record(entries, true)),
+            Some(record(entries, affected, true)),
         ),
         DriftCheck::Failed { message } => (
             ConditionStatus::Unknown,
@@ -304,6 +313,7 @@ mod tests {
 
         let drift = DriftCheck::Drifted {
             entries: vec!["missing /x".into()],
+            affected: vec!["a".into()],
         };
         let drifted = next_status(
             &status,
@@ -318,6 +328,7 @@ mod tests {
             (ConditionStatus::False, "ConfigDrift")
         );
         assert_eq!(drifted.drift.as_ref().unwrap().entries, ["missing /x"]);
+        assert_eq!(drifted.drift.as_ref().unwrap().affected, ["a"]);
         let notes = transitions(&status, &drifted);
         assert_eq!(
             (notes[0].reason.as_str(), notes[0].warning),

@@ -15,7 +15,7 @@ use kube::{Api, ResourceExt};
 
 use crate::context::Context;
 use crate::reasons::{self, Remedy};
-use crate::stores::Streams;
+use crate::stores::{Streams, named};
 use crate::transactor::{Committed, NetworkPlan, TransactError};
 use ferrule_operator::metrics::ControllerLabel;
 
@@ -24,6 +24,7 @@ use super::applied::{self, APPLIED_ANNOTATION};
 use super::claims::{self, Claimed};
 use super::cleanup::cleanup;
 use super::dereference::{Dereferenced, change_set, in_maintenance};
+use super::drift;
 use super::dry_run;
 use super::error::Error;
 use super::render::{self, Values};
@@ -150,11 +151,19 @@ async fn apply(sub: &Subscription, ctx: &Context) -> Result<Action, Error> {
     let result = provision(ctx, &mut writer).await;
     let outcome = match &result {
         Ok(done) => {
+            let ns = writer.current.namespace().unwrap_or_default();
+            let drift = drift::drifted(&writer.current.name_any(), &done.devices, |name| {
+                named(&ctx.stores.devices, &ns, name)
+            });
+            let outcome = match drift {
+                Some(message) => Outcome::Drifted { message },
+                None => Outcome::Converged {
+                    message: done.message.clone(),
+                },
+            };
             writer
                 .write(
-                    &Outcome::Converged {
-                        message: done.message.clone(),
-                    },
+                    &outcome,
                     Some(done.allocations.clone()),
                     Some(done.devices.clone()),
                 )

@@ -14,6 +14,7 @@ pub mod claims;
 mod cleanup;
 pub mod controller;
 pub mod dereference;
+pub mod drift;
 pub mod dry_run;
 pub mod error;
 pub mod ledger;

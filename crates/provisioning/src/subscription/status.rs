@@ -47,6 +47,12 @@ pub enum Outcome {
         /// Which devices, which transaction.
         message: String,
     },
+    /// The configuration was provisioned, but a device's drift check found it missing or
+    /// different and did not repair it.
+    Drifted {
+        /// Which devices, what differs.
+        message: String,
+    },
     /// The subscription is being deleted and its configuration removed.
     Terminating {
         /// Progress, or why removal waits.
@@ -124,6 +130,17 @@ pub fn next_status(
                 message,
             )
         }
+        Outcome::Drifted { message } => (
+            if input.suspended {
+                SubscriptionPhase::Suspended
+            } else {
+                SubscriptionPhase::Active
+            },
+            ConditionStatus::False,
+            reasons::CONFIG_DRIFT,
+            reasons::CONFIG_DRIFT,
+            message,
+        ),
         Outcome::Terminating { message } => (
             SubscriptionPhase::Terminating,
             ConditionStatus::False,
@@ -183,7 +200,13 @@ pub fn transitions(old: &SubscriptionStatus, new: &SubscriptionStatus) -> Vec<No
         return Vec::new();
     }
     let converged = after.status == ConditionStatus::True;
+    let drift_cleared = before.is_some_and(|b| b.reason == reasons::CONFIG_DRIFT);
     let (reason, action) = match new.phase {
+        Some(SubscriptionPhase::Active | SubscriptionPhase::Suspended)
+            if converged && drift_cleared =>
+        {
+            ("InSync", "CheckDrift")
+        }
         Some(SubscriptionPhase::Active)
             if converged && old.phase == Some(SubscriptionPhase::Active) =>
         {
@@ -235,6 +258,41 @@ mod tests {
         Outcome::Converged {
             message: "configured on olt1".into(),
         }
+    }
+
+    #[test]
+    fn drift_on_a_device_takes_ready_away_until_it_is_gone() {
+        let mut first = input(false, "2024-05-01T10:00:00Z");
+        first.devices = Some(vec![device("t1")]);
+        let active = next_status(&SubscriptionStatus::default(), &converged(), first);
+        let drifted = next_status(
+            &active,
+            &Outcome::Drifted {
+                message: "configuration drifted on olt1: missing /x".into(),
+            },
+            input(false, "2024-05-01T10:05:00Z"),
+        );
+        assert_eq!(drifted.phase, Some(SubscriptionPhase::Active));
+        for type_ in [types::READY, types::PROVISIONED] {
+            let c = find_condition(&drifted.conditions, type_).unwrap();
+            assert_eq!(
+                (c.status, c.reason.as_str()),
+                (ConditionStatus::False, reasons::CONFIG_DRIFT)
+            );
+            assert!(c.message.contains("olt1"), "{}", c.message);
+        }
+        let notes = transitions(&active, &drifted);
+        assert_eq!(
+            (notes[0].reason.as_str(), notes[0].warning),
+            (reasons::CONFIG_DRIFT, true)
+        );
+        let again = next_status(&drifted, &converged(), input(false, "2024-05-01T10:10:00Z"));
+        assert!(
+            find_condition(&again.conditions, types::READY)
+                .unwrap()
+                .is_true()
+        );
+        assert_eq!(transitions(&drifted, &again)[0].reason, "InSync");
     }
 
     #[test]

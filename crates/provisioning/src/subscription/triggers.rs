@@ -187,9 +187,17 @@ pub fn fingerprint<K: kube::Resource<DynamicType = ()>>(obj: &K, extra: &str) ->
     (key, print)
 }
 
-/// The fingerprint of a Device: its spec (its status changes on every check).
+/// The fingerprint of a Device: its spec and the subscriptions its last drift check found
+/// drifted (the rest of its status changes on every check).
 pub fn device_fingerprint(device: &Device) -> (String, String) {
-    fingerprint(device, "")
+    let affected = device
+        .status
+        .as_ref()
+        .and_then(|s| s.drift.as_ref())
+        .filter(|d| d.detected)
+        .map(|d| d.affected.join(","))
+        .unwrap_or_default();
+    fingerprint(device, &affected)
 }
 
 /// The fingerprint of a Customer: its spec and phase (Closed matters; balances do not).

@@ -181,6 +181,40 @@ async fn a_broken_session_is_replaced() {
 }
 
 #[tokio::test]
+async fn every_session_opened_is_counted_and_announced() {
+    let (m, shared) = manager(4);
+    let mut opened = m.watch_opened();
+    assert_eq!(m.sessions_opened("d1"), 0);
+    drop(m.lease("d1", &config(1)).await.unwrap());
+    drop(m.lease("d1", &config(1)).await.unwrap());
+    assert_eq!(
+        m.sessions_opened("d1"),
+        1,
+        "a reused session is not a new one"
+    );
+    assert_eq!(opened.try_recv().unwrap(), "d1");
+    // The device went away and came back: a new session, announced.
+    let last = shared.last_usable.lock().unwrap().clone().unwrap();
+    last.store(false, Ordering::SeqCst);
+    drop(m.lease("d1", &config(1)).await.unwrap());
+    assert_eq!(m.sessions_opened("d1"), 2);
+    assert_eq!(opened.try_recv().unwrap(), "d1");
+    assert!(opened.try_recv().is_err());
+    assert_eq!(m.sessions_opened("d2"), 0);
+
+    // Lost while idle: found by the sweep, announced, and a new session opened on next use.
+    let last = shared.last_usable.lock().unwrap().clone().unwrap();
+    last.store(false, Ordering::SeqCst);
+    assert_eq!(m.sweep_lost().await, 1);
+    assert_eq!(m.sessions_opened("d1"), 3);
+    assert_eq!(opened.try_recv().unwrap(), "d1");
+    assert_eq!(m.open_connections(), 0);
+    assert_eq!(m.sweep_lost().await, 0, "nothing more to find");
+    drop(m.lease("d1", &config(1)).await.unwrap());
+    assert_eq!(shared.connects.load(Ordering::SeqCst), 3);
+}
+
+#[tokio::test]
 async fn a_changed_config_reconnects() {
     let (m, shared) = manager(4);
     drop(m.lease("d1", &config(1)).await.unwrap());
