@@ -7,6 +7,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use anyhow::{Context, ensure};
+use ferrule::apiserver::ApiServer;
 use ferrule::netsim::{self, DeviceSpec, Netsim, Topology};
 use ferrule_e2e::{Kubectl, start_server};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -25,21 +26,7 @@ fn ferrule_run_child() -> anyhow::Result<()> {
 async fn ferrule_run_provisions_against_an_existing_api() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let work = tempfile::tempdir()?;
-    let server = start_server(dir.path()).await?;
-    let kubectl = Kubectl::new(server.kubeconfig_path(), work.path());
-    let crds = Path::new(env!("CARGO_MANIFEST_DIR")).join("../crds");
-    kubectl
-        .ok(&["apply", "-f", crds.to_str().context("crds path")?])
-        .await?;
-    kubectl
-        .ok(&[
-            "wait",
-            "--for=condition=Established",
-            "crd",
-            "--all",
-            "--timeout=30s",
-        ])
-        .await?;
+    let (server, kubectl) = server_with_crds(dir.path(), work.path()).await?;
 
     let any = "127.0.0.1:0".parse()?;
     let mut olt1 = DeviceSpec::new("olt1", any);
@@ -151,21 +138,7 @@ async fn ferrule_run_provisions_against_an_existing_api() -> anyhow::Result<()> 
 async fn ferrule_run_stops_within_a_bound_with_an_unreachable_device() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let work = tempfile::tempdir()?;
-    let server = start_server(dir.path()).await?;
-    let kubectl = Kubectl::new(server.kubeconfig_path(), work.path());
-    let crds = Path::new(env!("CARGO_MANIFEST_DIR")).join("../crds");
-    kubectl
-        .ok(&["apply", "-f", crds.to_str().context("crds path")?])
-        .await?;
-    kubectl
-        .ok(&[
-            "wait",
-            "--for=condition=Established",
-            "crd",
-            "--all",
-            "--timeout=30s",
-        ])
-        .await?;
+    let (server, kubectl) = server_with_crds(dir.path(), work.path()).await?;
     // A port where nothing listens any more.
     let closed = {
         let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
@@ -234,6 +207,27 @@ async fn ferrule_run_stops_within_a_bound_with_an_unreachable_device() -> anyhow
     ensure!(exit.success(), "ferrule run exited with {exit}");
     server.shutdown().await;
     Ok(())
+}
+
+/// An API server in `dir` with Ferrule's CRDs applied by kubectl (as a cluster administrator
+/// does, from `crds/`) and Established, and kubectl working in `work`.
+async fn server_with_crds(dir: &Path, work: &Path) -> anyhow::Result<(ApiServer, Kubectl)> {
+    let server = start_server(dir).await?;
+    let kubectl = Kubectl::new(server.kubeconfig_path(), work);
+    let crds = Path::new(env!("CARGO_MANIFEST_DIR")).join("../crds");
+    kubectl
+        .ok(&["apply", "-f", crds.to_str().context("crds path")?])
+        .await?;
+    kubectl
+        .ok(&[
+            "wait",
+            "--for=condition=Established",
+            "crd",
+            "--all",
+            "--timeout=30s",
+        ])
+        .await?;
+    Ok((server, kubectl))
 }
 
 /// GET `path` from `addr` over plain HTTP/1.0; the response, head and body.

@@ -291,15 +291,8 @@ pub(crate) async fn seed(client: &Client, netsim: &Netsim) -> anyhow::Result<()>
                "metadata": {"name": "netsim-admin", "namespace": NS},
                "type": "ferrule.dev/device-credentials",
                "stringData": {"username": "admin", "password": "admin"}}),
-        json!({"apiVersion": "bss.ferrule.dev/v1alpha1", "kind": "Product",
-               "metadata": {"name": "fibre-500", "namespace": NS},
-               "spec": {"displayName": "Fibre 500", "serviceType": "internet-access",
-                        "parameters": {"downMbps": 500, "upMbps": 100},
-                        "pricing": {"currency": "EUR", "monthly": "39.90"}}}),
-        json!({"apiVersion": "bss.ferrule.dev/v1alpha1", "kind": "Customer",
-               "metadata": {"name": "ana", "namespace": NS},
-               "spec": {"displayName": "Ana", "contact": {"email": "ana@example.com"},
-                        "billing": {"currency": "EUR", "cycleDay": 1}}}),
+        product_fibre_500(),
+        customer_ana(),
         json!({"apiVersion": "oss.ferrule.dev/v1alpha1", "kind": "ResourcePool",
                "metadata": {"name": "olt1-vlans", "namespace": NS},
                "spec": {"type": "Vlan", "vlan": {"from": 1200, "to": 1299},
@@ -345,4 +338,21 @@ fn subinterfaces_are_read_from_running() {
                    <interface><name>ge-0/0/1.1200</name></interface>\
                    <interface><name>ge-0/0/2.1201</name></interface></interfaces>";
     assert_eq!(subinterfaces(running), ["ge-0/0/1.1200", "ge-0/0/2.1201"]);
+}
+
+/// The product every subscription of these tests is for.
+pub(crate) fn product_fibre_500() -> serde_json::Value {
+    json!({"apiVersion": "bss.ferrule.dev/v1alpha1", "kind": "Product",
+           "metadata": {"name": "fibre-500", "namespace": NS},
+           "spec": {"displayName": "Fibre 500", "serviceType": "internet-access",
+                    "parameters": {"downMbps": 500, "upMbps": 100},
+                    "pricing": {"currency": "EUR", "monthly": "39.90"}}})
+}
+
+/// The customer every subscription of these tests belongs to.
+pub(crate) fn customer_ana() -> serde_json::Value {
+    json!({"apiVersion": "bss.ferrule.dev/v1alpha1", "kind": "Customer",
+           "metadata": {"name": "ana", "namespace": NS},
+           "spec": {"displayName": "Ana", "contact": {"email": "ana@example.com"},
+                    "billing": {"currency": "EUR", "cycleDay": 1}}})
 }

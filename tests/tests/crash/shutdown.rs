@@ -11,7 +11,9 @@ use anyhow::{Context, ensure};
 use ferrule::netsim::{self, DeviceSpec, Topology};
 use serde_json::json;
 
-use super::provisioning::{NS, apply, converged, journal, poll, seed, subscription};
+use super::provisioning::{
+    NS, apply, converged, customer_ana, journal, poll, product_fibre_500, seed, subscription,
+};
 use super::{interrupt, start, start_with_logs};
 
 /// How long `ferrule up` may take to exit after SIGINT (it stops within about 5 s).
@@ -123,15 +125,8 @@ async fn sigint_while_waiting_for_applied_manifests_stops_in_order() -> anyhow::
                "metadata": {"name": "admin", "namespace": NS},
                "type": ferrule_crds::CREDENTIALS_SECRET_TYPE,
                "stringData": {"username": "admin", "password": "admin"}}),
-        json!({"apiVersion": "bss.ferrule.dev/v1alpha1", "kind": "Product",
-               "metadata": {"name": "fibre-500", "namespace": NS},
-               "spec": {"displayName": "Fibre 500", "serviceType": "internet-access",
-                        "parameters": {"downMbps": 500, "upMbps": 100},
-                        "pricing": {"currency": "EUR", "monthly": "39.90"}}}),
-        json!({"apiVersion": "bss.ferrule.dev/v1alpha1", "kind": "Customer",
-               "metadata": {"name": "ana", "namespace": NS},
-               "spec": {"displayName": "Ana", "contact": {"email": "ana@example.com"},
-                        "billing": {"currency": "EUR", "cycleDay": 1}}}),
+        product_fibre_500(),
+        customer_ana(),
         json!({"apiVersion": "oss.ferrule.dev/v1alpha1", "kind": "Device",
                "metadata": {"name": "olt1", "namespace": NS},
                "spec": {"address": closed.to_string(), "profile": "ietf",
