@@ -21,14 +21,14 @@ use std::net::TcpListener;
 use std::path::Path;
 use std::process::Command;
 
-use ferrule::provisioning::netconf::plan::ProfileSchema;
-use ferrule::render::ProfileSet;
-use ferrule::southbound::client::{
+use ferrule_netconf::client::{
     Credentials, DeviceSession, HostKeyPolicy, NetconfSession, SessionConfig,
 };
-use ferrule::southbound::rpc::Datastore;
-use ferrule::southbound::tree::{ConfigTree, ParseMode};
-use ferrule::southbound::xml::XmlLimits;
+use ferrule_netconf::rpc::Datastore;
+use ferrule_netconf::tree::{ConfigTree, ParseMode};
+use ferrule_netconf::xml::XmlLimits;
+use ferrule_provisioning::netconf::plan::ProfileSchema;
+use ferrule_render::ProfileSet;
 use serde_json::Value;
 use support::up::{Examples, Up, examples_on_free_ports};
 

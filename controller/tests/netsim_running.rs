@@ -9,19 +9,19 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use ferrule::apiserver::{ApiServer, ServeConfig, serve};
-use ferrule::netsim::{self, CommitRejection, DeviceSpec, Netsim, Topology};
-use ferrule::provisioning::start::netconf_edge;
-use ferrule::provisioning::transactor::{
-    AppliedConfig, ChangeSet, DeviceChange, DeviceTarget, NetworkTransactor, TransactError,
-};
-use ferrule::render::Renderer;
-use ferrule::southbound::client::{
+use ferrule_apiserver::{ApiServer, ServeConfig, serve};
+use ferrule_netconf::client::{
     Credentials, DeviceSession, HostKeyFingerprint, HostKeyPolicy, ManagerPolicy, NetconfSession,
     SessionConfig,
 };
-use ferrule::southbound::tree::{ConfigTree, ParseMode};
-use ferrule::southbound::xml::XmlLimits;
+use ferrule_netconf::tree::{ConfigTree, ParseMode};
+use ferrule_netconf::xml::XmlLimits;
+use ferrule_netsim::{CommitRejection, DeviceSpec, Netsim, Topology};
+use ferrule_provisioning::start::netconf_edge;
+use ferrule_provisioning::transactor::{
+    AppliedConfig, ChangeSet, DeviceChange, DeviceTarget, NetworkTransactor, TransactError,
+};
+use ferrule_render::Renderer;
 use k8s_openapi::api::core::v1::{Namespace, Secret};
 use kube::api::{Api, PostParams};
 use serde_json::json;
@@ -64,9 +64,10 @@ impl Bench {
         let any = "127.0.0.1:0".parse().unwrap();
         let mut olt = DeviceSpec::new("olt1", any);
         olt.profile = "ietf-running".into();
-        let net = netsim::start(Topology::new(vec![olt, DeviceSpec::new("bng1", any)]).unwrap())
-            .await
-            .unwrap();
+        let net =
+            ferrule_netsim::start(Topology::new(vec![olt, DeviceSpec::new("bng1", any)]).unwrap())
+                .await
+                .unwrap();
         let renderer = Arc::new(Renderer::builtin().unwrap());
         let policy = ManagerPolicy {
             connect_attempts: 1,

@@ -6,7 +6,7 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use ferrule::apiserver::{self, ApiServer, ServeConfig};
+use ferrule_apiserver::{ApiServer, ServeConfig};
 
 /// The kubectl used by the tests (a v1.32 dispatcher).
 pub const KUBECTL: &str = "/usr/bin/kubectl";
@@ -20,7 +20,7 @@ pub async fn start_server(dir: &Path) -> anyhow::Result<ApiServer> {
 pub async fn start_server_on(dir: &Path, addr: std::net::SocketAddr) -> anyhow::Result<ApiServer> {
     let mut config = ServeConfig::new(dir, addr);
     config.bookmark_interval = Duration::from_secs(2);
-    Ok(apiserver::serve(config).await?)
+    Ok(ferrule_apiserver::serve(config).await?)
 }
 
 /// What a finished command printed.

@@ -7,9 +7,9 @@ use std::path::Path;
 use std::time::Duration;
 
 use anyhow::{Context, ensure};
-use ferrule::apiserver::ApiServer;
-use ferrule::netsim::{self, DeviceSpec, Netsim, Topology};
+use ferrule_apiserver::ApiServer;
 use ferrule_e2e::{Kubectl, start_server};
+use ferrule_netsim::{DeviceSpec, Netsim, Topology};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const NS: &str = "isp";
@@ -32,7 +32,7 @@ async fn ferrule_run_provisions_against_an_existing_api() -> anyhow::Result<()> 
     let mut olt1 = DeviceSpec::new("olt1", any);
     olt1.ports = vec!["ge-0/0/1".into()];
     let bng1 = DeviceSpec::new("bng1", any);
-    let netsim = netsim::start(Topology::new(vec![olt1, bng1])?).await?;
+    let netsim = ferrule_netsim::start(Topology::new(vec![olt1, bng1])?).await?;
     let tenant = kubectl.manifest("tenant.yaml", &tenant(&netsim)?)?;
     kubectl.ok(&["apply", "-f", &tenant]).await?;
 

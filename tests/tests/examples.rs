@@ -256,10 +256,10 @@ fn every_reference_in_the_examples_names_a_defined_object() {
 fn example_devices_match_the_simulated_network() {
     // The Devices of examples/ talk to examples/network/netsim.yaml: same addresses, and host keys
     // pinned to what the simulator derives from each device's name.
-    let topology = ferrule::netsim::Topology::load(&examples_dir().join("network/netsim.yaml"))
+    let topology = ferrule_netsim::Topology::load(&examples_dir().join("network/netsim.yaml"))
         .expect("examples/network/netsim.yaml loads");
     let fingerprints: std::collections::BTreeMap<String, String> =
-        ferrule::netsim::fingerprints(&topology)
+        ferrule_netsim::fingerprints(&topology)
             .into_iter()
             .collect();
     let devices: Vec<Value> = load_all()

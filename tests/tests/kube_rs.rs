@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::{Context, ensure};
-use ferrule::apiserver::store::{ObjectKey, Store, StoreConfig};
+use ferrule_apiserver::store::{ObjectKey, Store, StoreConfig};
 use ferrule_e2e::{eventually, start_server, start_server_on};
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::ConfigMap;

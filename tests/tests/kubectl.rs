@@ -520,7 +520,7 @@ fn row_of(listing: &str, needle: &str) -> anyhow::Result<usize> {
 /// next to old-style core/v1 events (`lastTimestamp`, `count`), as kubectl lists them.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kubectl_lists_and_sorts_recorded_events() -> anyhow::Result<()> {
-    use ferrule::provisioning::events::Recorder;
+    use ferrule_operator::events::Recorder;
     use k8s_openapi::api::core::v1::ObjectReference;
     use kube::runtime::events::{Event, EventType, Reporter};
 
@@ -714,12 +714,12 @@ async fn kubectl_explain_wraps_ferrule_descriptions_as_paragraphs() -> anyhow::R
 async fn kubectl_auth_can_i_and_whoami() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let work = tempfile::tempdir()?;
-    let mut config = ferrule::apiserver::ServeConfig::new(dir.path(), "127.0.0.1:0".parse()?);
+    let mut config = ferrule_apiserver::ServeConfig::new(dir.path(), "127.0.0.1:0".parse()?);
     config.crds = ferrule_crds::crdgen::all_crds()
         .iter()
         .map(serde_json::to_value)
         .collect::<Result<_, _>>()?;
-    let server = ferrule::apiserver::serve(config).await?;
+    let server = ferrule_apiserver::serve(config).await?;
     let k = Kubectl::new(server.kubeconfig_path(), work.path());
 
     // Discovery lists the review resources, create-only.

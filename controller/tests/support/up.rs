@@ -44,8 +44,8 @@ pub fn examples_on_free_ports() -> Examples {
     let root = repo().join("examples");
     let dir = tempfile::tempdir().unwrap();
     let topology_text = std::fs::read_to_string(root.join("network/netsim.yaml")).unwrap();
-    let topology: ferrule::netsim::Topology =
-        ferrule::netsim::Topology::from_yaml(&topology_text).unwrap();
+    let topology: ferrule_netsim::Topology =
+        ferrule_netsim::Topology::from_yaml(&topology_text).unwrap();
     let moved: Vec<(String, String)> = topology
         .devices
         .iter()

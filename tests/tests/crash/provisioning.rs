@@ -18,11 +18,11 @@
 use std::time::Duration;
 
 use anyhow::{Context, ensure};
-use ferrule::netsim::{self, CommitRejection, DeviceSpec, Netsim, Topology};
-use ferrule::provisioning::netconf::journal::{Entry, RECORD_LABEL};
-use ferrule::southbound::transaction::{Decision, Phase, TransactionRecord};
 use ferrule_crds::Subscription;
 use ferrule_crds::condition::{find_condition, types};
+use ferrule_netconf::transaction::{Decision, Phase, TransactionRecord};
+use ferrule_netsim::{CommitRejection, DeviceSpec, Netsim, Topology};
+use ferrule_provisioning::netconf::journal::{Entry, RECORD_LABEL};
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::api::{Api, DynamicObject, ListParams, Patch, PatchParams};
 use kube::core::{ApiResource, GroupVersionKind};
@@ -50,7 +50,7 @@ async fn a_transaction_killed_at_any_phase_is_finished_or_undone() -> anyhow::Re
     olt1.ports = vec!["ge-0/0/1".into(), "ge-0/0/2".into(), "ge-0/0/3".into()];
     let mut bng1 = DeviceSpec::new("bng1", any);
     bng1.ports = vec!["xe-0/0/1".into()];
-    let netsim = netsim::start(Topology::new(vec![olt1, bng1])?).await?;
+    let netsim = ferrule_netsim::start(Topology::new(vec![olt1, bng1])?).await?;
     let data = tempfile::tempdir()?;
     let (mut child, mut client) = start(data.path()).await?;
     seed(&client, &netsim).await?;

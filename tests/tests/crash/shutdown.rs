@@ -8,7 +8,7 @@
 use std::time::Duration;
 
 use anyhow::{Context, ensure};
-use ferrule::netsim::{self, DeviceSpec, Topology};
+use ferrule_netsim::{DeviceSpec, Topology};
 use serde_json::json;
 
 use super::provisioning::{
@@ -31,7 +31,7 @@ async fn sigint_stops_within_a_bound_and_leaves_the_journal_to_recovery() -> any
     olt1.ports = vec!["ge-0/0/1".into()];
     let mut bng1 = DeviceSpec::new("bng1", any);
     bng1.ports = vec!["xe-0/0/1".into()];
-    let netsim = netsim::start(Topology::new(vec![olt1, bng1])?).await?;
+    let netsim = ferrule_netsim::start(Topology::new(vec![olt1, bng1])?).await?;
     let control = netsim.control();
     // A port where nothing listens any more.
     let closed = {

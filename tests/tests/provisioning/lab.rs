@@ -4,16 +4,16 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use ferrule::apiserver::{self, ApiServer, ServeConfig};
-use ferrule::metrics::Metrics;
-use ferrule::netsim::{self, DeviceSpec, Netsim, Topology};
-use ferrule::provisioning::start::{self, Running};
-use ferrule::provisioning::stores::Scope;
-use ferrule::render::Renderer;
-use ferrule::southbound::client::ManagerPolicy;
+use ferrule_apiserver::{ApiServer, ServeConfig};
 use ferrule_crds::condition::{find_condition, types};
 use ferrule_crds::{Device, ResourceClaim, ResourcePool, ServiceOrder, Subscription};
 use ferrule_e2e::eventually;
+use ferrule_netconf::client::ManagerPolicy;
+use ferrule_netsim::{DeviceSpec, Netsim, Topology};
+use ferrule_operator::cache::Scope;
+use ferrule_operator::metrics::Metrics;
+use ferrule_provisioning::start::{self, Running};
+use ferrule_render::Renderer;
 use k8s_openapi::api::core::v1::{Namespace, Secret};
 use kube::api::{Api, ListParams, PostParams};
 use kube::{Client, Resource};
@@ -44,7 +44,7 @@ impl Lab {
             .iter()
             .map(serde_json::to_value)
             .collect::<Result<_, _>>()?;
-        let server = apiserver::serve(config).await?;
+        let server = ferrule_apiserver::serve(config).await?;
         let client = server.client().await?;
         let any = "127.0.0.1:0".parse()?;
         let mut olt1 = DeviceSpec::new("olt1", any);
@@ -55,7 +55,7 @@ impl Lab {
         bng1.ports = vec!["xe-0/0/1".into(), "xe-0/0/2".into()];
         let mut devices = vec![olt1, olt2, bng1];
         devices.extend(extra);
-        let netsim = netsim::start(Topology::new(devices)?).await?;
+        let netsim = ferrule_netsim::start(Topology::new(devices)?).await?;
 
         let lab = Lab {
             client: client.clone(),

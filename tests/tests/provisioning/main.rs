@@ -13,13 +13,13 @@ mod race;
 mod readback;
 
 use anyhow::Context as _;
-use ferrule::netsim::CommitRejection;
-use ferrule::provisioning::plan::cluster::plan_documents;
-use ferrule::provisioning::plan::manifests::Document;
-use ferrule::render::Renderer;
 use ferrule_crds::condition::{find_condition, types};
 use ferrule_crds::{Alarm, Customer, Device, ResourcePool, Subscription};
 use ferrule_e2e::eventually;
+use ferrule_netsim::CommitRejection;
+use ferrule_provisioning::plan::cluster::plan_documents;
+use ferrule_provisioning::plan::manifests::Document;
+use ferrule_render::Renderer;
 use k8s_openapi::api::core::v1::Event;
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams};
 use serde_json::{Value, json};

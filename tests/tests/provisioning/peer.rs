@@ -8,11 +8,11 @@
 //! subnet from pools that select it.
 
 use anyhow::{Context as _, ensure};
-use ferrule::southbound::client::{DeviceSession, NetconfSession};
-use ferrule::southbound::rpc::{Datastore, Filter};
 use ferrule_crds::condition::{find_condition, types};
 use ferrule_crds::{Device, ResourcePool, Subscription};
 use ferrule_e2e::eventually;
+use ferrule_netconf::client::{DeviceSession, NetconfSession};
+use ferrule_netconf::rpc::{Datastore, Filter};
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::{Api, PostParams};
 use serde_json::{Value, json};

@@ -7,11 +7,11 @@ use std::net::Ipv4Addr;
 use std::time::Duration;
 
 use anyhow::{Context as _, ensure};
-use ferrule::netsim::DeviceSpec;
 use ferrule_crds::condition::{find_condition, types};
 use ferrule_crds::oss::resource_pool::PoolType;
 use ferrule_crds::{Device, ResourceClaim, ResourcePool, ServiceOrder, Subscription};
 use ferrule_e2e::eventually;
+use ferrule_netsim::DeviceSpec;
 use kube::ResourceExt;
 use kube::api::{Api, ListParams};
 use serde_json::json;

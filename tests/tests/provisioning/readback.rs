@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use anyhow::Context as _;
-use ferrule::southbound::xml::{Element, XmlLimits, parse_fragment};
+use ferrule_netconf::xml::{Element, XmlLimits, parse_fragment};
 
 use crate::lab::IF_NS;
 
