@@ -8,14 +8,14 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 
-use crate::apiserver::conn::ConnLimitArgs;
-use crate::apiserver::store::Durability;
-use crate::apiserver::{self, ServeConfig};
 use crate::http::{HttpPort, ShutdownSignal};
 use crate::logging::init_tracing;
-use crate::provisioning::start;
-use crate::render::Renderer;
-use crate::southbound::client::ManagerPolicy;
+use ferrule_apiserver::ServeConfig;
+use ferrule_apiserver::conn::ConnLimitArgs;
+use ferrule_apiserver::store::Durability;
+use ferrule_netconf::client::ManagerPolicy;
+use ferrule_provisioning::start;
+use ferrule_render::Renderer;
 
 /// Ferrule: intent-based OSS/BSS controller for Internet Service Providers.
 #[derive(Debug, Parser)]
@@ -175,16 +175,16 @@ pub async fn up(args: UpArgs) -> anyhow::Result<()> {
         Some(path) => {
             // The simulator keeps its devices' configuration in the data directory: check the
             // directory (owner, modes) before anything in it is read.
-            crate::apiserver::fsutil::prepare_data_dir(&args.data)
+            ferrule_datadir::prepare_data_dir(&args.data)
                 .with_context(|| format!("preparing the data directory {}", args.data.display()))?;
-            let topology = crate::netsim::Topology::load(path)?;
-            let options = crate::netsim::Options {
+            let topology = ferrule_netsim::Topology::load(path)?;
+            let options = ferrule_netsim::Options {
                 control_listen: Some(args.netsim_control_listen),
                 state_dir: Some(args.data.join("netsim")),
                 fresh: args.netsim_fresh,
                 ..Default::default()
             };
-            let netsim = crate::netsim::start_with(topology, options)
+            let netsim = ferrule_netsim::start_with(topology, options)
                 .await
                 .with_context(|| format!("starting the simulated network of {}", path.display()))?;
             let control = netsim
@@ -216,7 +216,7 @@ pub async fn up(args: UpArgs) -> anyhow::Result<()> {
         .map(serde_json::to_value)
         .collect::<Result<_, _>>()
         .context("encoding Ferrule's CRDs")?;
-    let server = apiserver::serve(config)
+    let server = ferrule_apiserver::serve(config)
         .await
         .context("starting the API server")?;
     let client = server

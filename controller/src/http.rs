@@ -10,9 +10,9 @@ use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
 
-use crate::apiserver::conn::ConnLimits;
-use crate::apiserver::health;
-use crate::metrics::Metrics;
+use ferrule_apiserver::conn::ConnLimits;
+use ferrule_apiserver::health;
+use ferrule_operator::metrics::Metrics;
 
 /// The HTTP port of a long-lived command: health and metrics.
 pub(crate) struct HttpPort {

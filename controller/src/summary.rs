@@ -19,8 +19,8 @@ use ferrule_crds::{Device, ServiceOrder, Subscription};
 use kube::ResourceExt;
 use kube::api::{Api, ListParams};
 
-use crate::inventory::verified::{Verdict, Verified};
-use crate::provisioning::reasons;
+use ferrule_operator::reasons;
+use ferrule_provisioning::inventory::verified::{Verdict, Verified};
 
 /// Counts over every namespace.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -25,11 +25,11 @@ use kube::api::{ListParams, PostParams, WatchEvent, WatchParams};
 use kube::{Api, Client, ResourceExt};
 use serde_json::json;
 
-use crate::apiserver::{self, ApiServer, ServeConfig};
+use ferrule_apiserver::{ApiServer, ServeConfig};
 
 use super::BenchError;
 use super::stats::{Latencies, Scratch, Verdict, load_average, mib, millis, peak_rss, rate};
-use crate::apiserver::store::Durability;
+use ferrule_apiserver::store::Durability;
 
 /// Namespace of the created and listed objects.
 const NAMESPACE: &str = "bench";
@@ -234,7 +234,7 @@ pub async fn start_server(
             what: "the CRDs".into(),
             source,
         })?;
-    Ok(apiserver::serve(config).await?)
+    Ok(ferrule_apiserver::serve(config).await?)
 }
 
 /// Runs the benchmark against a fresh server.

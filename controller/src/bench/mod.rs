@@ -20,11 +20,11 @@ use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
 
-use crate::apiserver::ServeError;
-use crate::apiserver::store::StoreError;
-use crate::netsim::NetsimError;
-use crate::provisioning::start::StartError;
-use crate::render::RenderError;
+use ferrule_apiserver::ServeError;
+use ferrule_apiserver::store::StoreError;
+use ferrule_netsim::NetsimError;
+use ferrule_provisioning::start::StartError;
+use ferrule_render::RenderError;
 
 /// Options of `ferrule bench`.
 #[derive(Debug, Clone, Args)]

@@ -27,18 +27,18 @@ use kube::runtime::watcher;
 use kube::{Api, Client, ResourceExt};
 use serde_json::Value;
 
-use crate::metrics::{Metrics, ReconcileLabels, TransactionLabels};
-use crate::netsim::{self, Netsim};
-use crate::provisioning::start;
-use crate::provisioning::stores::Scope;
-use crate::render::Renderer;
-use crate::southbound::client::ManagerPolicy;
+use ferrule_netconf::client::ManagerPolicy;
+use ferrule_netsim::Netsim;
+use ferrule_operator::cache::Scope;
+use ferrule_operator::metrics::{Metrics, ReconcileLabels, TransactionLabels};
+use ferrule_provisioning::start;
+use ferrule_render::Renderer;
 
 use super::BenchError;
 use super::api::start_server;
 use super::seed::{self, NAMESPACE, Reachable, Shape};
 use super::stats::{Latencies, Scratch, Verdict, load_average, mib, peak_rss, rate};
-use crate::apiserver::store::Durability;
+use ferrule_apiserver::store::Durability;
 
 /// Options of `ferrule bench provision`.
 #[derive(Debug, Clone, Args)]
@@ -273,7 +273,7 @@ pub async fn run(args: &ProvisionBenchArgs) -> Result<ProvisionBenchReport, Benc
     let scratch = Scratch::new("provision")?;
     let load_before = load_average();
     let started = Instant::now();
-    let netsim = netsim::start(seed::netsim_topology(&shape)?).await?;
+    let netsim = ferrule_netsim::start(seed::netsim_topology(&shape)?).await?;
     let server = start_server(&scratch, args.durability).await?;
     let policy = match args.max_sessions {
         Some(max) => ManagerPolicy {
@@ -360,7 +360,7 @@ fn reconcile_counts(metrics: &Metrics) -> Vec<(String, u64)> {
         .into_iter()
         .map(|outcome| {
             let labels = ReconcileLabels {
-                controller: crate::provisioning::subscription::controller::CONTROLLER.into(),
+                controller: ferrule_provisioning::subscription::controller::CONTROLLER.into(),
                 outcome: outcome.into(),
             };
             (
@@ -443,7 +443,7 @@ type Sent = Arc<Mutex<HashMap<String, Instant>>>;
 /// Creates every subscription and waits until each is Ready; returns the create time, the
 /// time to the last Ready and the create-to-Ready latencies.
 async fn provision_all(
-    server: &crate::apiserver::ApiServer,
+    server: &ferrule_apiserver::ApiServer,
     args: &ProvisionBenchArgs,
     shape: &Shape,
 ) -> Result<(Duration, Duration, Latencies), BenchError> {
@@ -561,7 +561,7 @@ async fn provision_all(
 }
 
 /// Why subscriptions are not Ready, counted by the reason of their Ready condition.
-async fn not_ready_summary(server: &crate::apiserver::ApiServer) -> String {
+async fn not_ready_summary(server: &ferrule_apiserver::ApiServer) -> String {
     let Ok(client) = server.client().await else {
         return String::new();
     };

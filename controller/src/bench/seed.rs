@@ -13,7 +13,7 @@ use std::net::{Ipv4Addr, SocketAddr};
 
 use serde_json::{Value, json};
 
-use crate::netsim::{DeviceSpec, Topology};
+use ferrule_netsim::{DeviceSpec, Topology};
 
 /// The namespace everything lives in.
 pub const NAMESPACE: &str = "bench-isp";
@@ -270,7 +270,7 @@ pub fn subscription(shape: &Shape, i: usize) -> Value {
 }
 
 /// The topology of the simulator.
-pub fn netsim_topology(shape: &Shape) -> Result<Topology, crate::netsim::NetsimError> {
+pub fn netsim_topology(shape: &Shape) -> Result<Topology, ferrule_netsim::NetsimError> {
     Topology::new(topology(shape))
 }
 

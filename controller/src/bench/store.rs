@@ -5,7 +5,7 @@ use std::fmt;
 
 use clap::Args;
 
-use crate::apiserver::store::{BenchConfig, BenchReport, Durability, run_benchmark};
+use ferrule_apiserver::store::{BenchConfig, BenchReport, Durability, run_benchmark};
 
 use super::BenchError;
 use super::stats::{Scratch, load_average};

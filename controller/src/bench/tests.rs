@@ -4,7 +4,7 @@
 use super::api::{self, ApiBenchArgs};
 use super::provision::{self, ProvisionBenchArgs};
 use super::store::{self, StoreBenchArgs};
-use crate::apiserver::store::Durability;
+use ferrule_apiserver::store::Durability;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn api_bench_runs() {

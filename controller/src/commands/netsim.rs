@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use crate::netsim::{Options, Topology, fingerprints, start_with};
+use ferrule_netsim::{Options, Topology, fingerprints, start_with};
 
 /// Run simulated NETCONF devices in the foreground until interrupted.
 #[derive(Debug, Clone, Args)]
@@ -14,7 +14,7 @@ pub struct NetsimArgs {
     #[arg(long, env = "FERRULE_NETSIM_TOPOLOGY")]
     pub topology: PathBuf,
     /// Where the HTTP control API listens (loopback only).
-    #[arg(long, env = "FERRULE_NETSIM_CONTROL_LISTEN", default_value = crate::netsim::DEFAULT_CONTROL_LISTEN)]
+    #[arg(long, env = "FERRULE_NETSIM_CONTROL_LISTEN", default_value = ferrule_netsim::DEFAULT_CONTROL_LISTEN)]
     pub control_listen: SocketAddr,
     /// Do not serve the HTTP control API.
     #[arg(long)]

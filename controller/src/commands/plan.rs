@@ -7,10 +7,10 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use clap::{Args, ValueEnum};
 
-use crate::provisioning::plan::cluster::plan_documents;
-use crate::provisioning::plan::manifests::{files, load};
-use crate::provisioning::plan::report;
-use crate::render::{ProfileSet, Renderer};
+use ferrule_provisioning::plan::cluster::plan_documents;
+use ferrule_provisioning::plan::manifests::{files, load};
+use ferrule_provisioning::plan::report;
+use ferrule_render::{ProfileSet, Renderer};
 
 /// Output format of `ferrule plan`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

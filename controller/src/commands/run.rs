@@ -23,10 +23,10 @@ use clap::Args;
 
 use crate::client::client;
 use crate::http::HttpPort;
-use crate::provisioning::start;
-use crate::provisioning::stores::Scope;
-use crate::render::{ProfileSet, Renderer};
-use crate::southbound::client::ManagerPolicy;
+use ferrule_netconf::client::ManagerPolicy;
+use ferrule_operator::cache::Scope;
+use ferrule_provisioning::start;
+use ferrule_render::{ProfileSet, Renderer};
 
 /// Options of `ferrule run`.
 #[derive(Debug, Clone, Args)]
@@ -54,7 +54,7 @@ pub struct RunArgs {
     pub templates: Option<PathBuf>,
     /// Deadlines and connection cap of the HTTP port.
     #[command(flatten)]
-    pub limits: crate::apiserver::conn::ConnLimitArgs,
+    pub limits: ferrule_apiserver::conn::ConnLimitArgs,
 }
 
 /// Runs the controllers until SIGTERM or Ctrl-C.

@@ -9,10 +9,10 @@ use tokio::process::Command;
 use super::openssh::OpenSsh;
 use super::report::Figures;
 use super::{BenchError, NetconfBenchArgs, PeerEnv};
-use crate::southbound::client::{DeviceSession, NetconfSession, SessionConfig};
-use crate::southbound::rpc::{Commit, Datastore, EditConfig, Rpc};
-use crate::southbound::transaction::{CommitMode, DeviceEdit, NoJournal, Transaction, apply};
-use crate::southbound::xml::escape_text;
+use ferrule_netconf::client::{DeviceSession, NetconfSession, SessionConfig};
+use ferrule_netconf::rpc::{Commit, Datastore, EditConfig, Rpc};
+use ferrule_netconf::transaction::{CommitMode, DeviceEdit, NoJournal, Transaction, apply};
+use ferrule_netconf::xml::escape_text;
 
 /// The interface every client creates, rewrites and finally deletes.
 pub const INTERFACE: &str = "ge-9/9/9";

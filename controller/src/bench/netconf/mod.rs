@@ -16,8 +16,8 @@ use std::path::PathBuf;
 
 pub use report::{Figures, Spread, table, verdicts};
 
-use crate::southbound::client::{ClientError, PeerEnv, PeerEnvError};
-use crate::southbound::transaction::TransactionError;
+use ferrule_netconf::client::{ClientError, PeerEnv, PeerEnvError};
+use ferrule_netconf::transaction::TransactionError;
 
 /// `ferrule bench netconf`.
 #[derive(Debug, Clone, clap::Args)]
@@ -84,7 +84,7 @@ pub enum BenchError {
     Output(#[from] serde_json::Error),
     /// The network simulator failed.
     #[error("network simulator: {0}")]
-    Netsim(#[from] crate::netsim::NetsimError),
+    Netsim(#[from] ferrule_netsim::NetsimError),
 }
 
 /// Runs every client against the peer and returns the report (Markdown).

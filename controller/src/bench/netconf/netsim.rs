@@ -6,11 +6,11 @@ use std::time::{Duration, Instant};
 use super::clients::{self, INTERFACE};
 use super::report::Figures;
 use super::{BenchError, NetconfBenchArgs};
-use crate::netsim::{self, Netsim, Topology};
-use crate::southbound::client::{
+use ferrule_netconf::client::{
     Credentials, HostKeyPolicy, ManagerPolicy, SessionConfig, SessionManager, SshConnector,
 };
-use crate::southbound::transaction::{NoJournal, Transaction, apply_pooled};
+use ferrule_netconf::transaction::{NoJournal, Transaction, apply_pooled};
+use ferrule_netsim::{Netsim, Topology};
 
 /// Devices configured in one transaction.
 pub const DEVICES: usize = 200;
@@ -43,14 +43,14 @@ pub async fn measure(args: &NetconfBenchArgs) -> Result<NetsimFigures, BenchErro
     let topology = Topology::from_yaml(
         "devices:\n  - {name: b1, listen: '127.0.0.1:0', ports: [ge-0/0/1]}\n",
     )?;
-    let net = netsim::start(topology).await?;
+    let net = ferrule_netsim::start(topology).await?;
     let (one_device, session) =
         clients::ferrule("Ferrule on netsim", &config(&net, "b1")?, args).await?;
     clients::ferrule_cleanup(session).await?;
     net.shutdown().await;
 
     let started = Instant::now();
-    let net = netsim::start(Topology::from_yaml(&format!(
+    let net = ferrule_netsim::start(Topology::from_yaml(&format!(
         "generate:\n  - {{prefix: olt, count: {DEVICES}, basePort: 0, ports: [ge-0/0/1]}}\n"
     ))?)
     .await?;

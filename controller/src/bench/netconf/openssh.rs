@@ -8,10 +8,10 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::process::{Child, ChildStdin, ChildStdout, Command};
 
 use super::{BenchError, PeerEnv};
-use crate::southbound::framing::{self, DEFAULT_MAX_MESSAGE_SIZE, FrameDecoder, Framing};
-use crate::southbound::hello::{self, Capabilities, ServerHello};
-use crate::southbound::rpc::{MessageIds, Rpc};
-use crate::southbound::xml::XmlLimits;
+use ferrule_netconf::framing::{self, DEFAULT_MAX_MESSAGE_SIZE, FrameDecoder, Framing};
+use ferrule_netconf::hello::{self, Capabilities, ServerHello};
+use ferrule_netconf::rpc::{MessageIds, Rpc};
+use ferrule_netconf::xml::XmlLimits;
 
 /// A NETCONF session through an `ssh` child process.
 #[derive(Debug)]
