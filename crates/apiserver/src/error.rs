@@ -3,8 +3,8 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use super::pki;
 use super::status::ApiError;
-use super::{fsutil, pki};
 
 /// Errors while starting the API server.
 #[derive(Debug, thiserror::Error)]
@@ -30,7 +30,7 @@ pub enum ServeError {
     /// The data directory is not safe to use (owned by another user, writable by others) or
     /// could not be prepared.
     #[error(transparent)]
-    DataDir(#[from] fsutil::DataDirError),
+    DataDir(#[from] ferrule_datadir::DataDirError),
     /// Certificates could not be created or loaded.
     #[error(transparent)]
     Pki(#[from] pki::PkiError),

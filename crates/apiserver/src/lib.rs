@@ -27,7 +27,6 @@ mod error;
 pub mod events;
 pub mod field_selector;
 pub mod fieldset;
-pub use ferrule_datadir as fsutil;
 mod gc;
 mod gc_owners;
 pub mod health;

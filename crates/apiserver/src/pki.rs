@@ -15,7 +15,7 @@ use rcgen::{
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 
-use super::fsutil::{create_private_dir, write_private};
+use ferrule_datadir::{create_private_dir, write_private};
 
 /// Errors while creating or loading the API server's certificates.
 #[derive(Debug, thiserror::Error)]

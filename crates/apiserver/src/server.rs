@@ -22,7 +22,7 @@ use super::request::{Route, Want, negotiate, parse_path};
 use super::response::{discovery_media_type, json_with, ok, text};
 use super::status::ApiError;
 use super::store::{Durability, Retention, Store, StoreConfig};
-use super::{bootstrap, discovery, fsutil, gc, pki, rest, review, token};
+use super::{bootstrap, discovery, gc, pki, rest, review, token};
 
 /// How to run the API server.
 #[derive(Debug, Clone)]
@@ -145,7 +145,7 @@ pub async fn serve(config: ServeConfig) -> Result<ApiServer, ServeError> {
     let dir = &config.data_dir;
     // Refuses a directory other users could have written to; tightens what older versions
     // left readable (each change logged).
-    fsutil::prepare_data_dir(dir)?;
+    ferrule_datadir::prepare_data_dir(dir)?;
     let token_path = dir.join("token");
     let token = token::load_or_create(&token_path).map_err(io_err("token", &token_path))?;
 
@@ -188,7 +188,7 @@ pub async fn serve(config: ServeConfig) -> Result<ApiServer, ServeError> {
     {
         std::fs::create_dir_all(parent).map_err(io_err("creating", parent))?;
     }
-    fsutil::write_private(&kubeconfig_path, kubeconfig::render(&kubeconfig).as_bytes())
+    ferrule_datadir::write_private(&kubeconfig_path, kubeconfig::render(&kubeconfig).as_bytes())
         .map_err(io_err("writing kubeconfig", &kubeconfig_path))?;
 
     let mut store = StoreConfig::new(dir.join("state.db"));
@@ -401,7 +401,7 @@ mod tests {
         assert!(
             matches!(
                 err,
-                ServeError::DataDir(fsutil::DataDirError::WritableByOthers { .. })
+                ServeError::DataDir(ferrule_datadir::DataDirError::WritableByOthers { .. })
             ),
             "{err}"
         );

@@ -4,7 +4,7 @@ use std::path::Path;
 
 use rand::RngCore;
 
-use super::fsutil::write_private;
+use ferrule_datadir::write_private;
 
 const TOKEN_BYTES: usize = 32;
 

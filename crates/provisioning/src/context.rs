@@ -9,13 +9,13 @@ use k8s_openapi::api::core::v1::ObjectReference;
 use kube::Client;
 use kube::runtime::events::{Event, EventType, Reporter};
 
-pub use ferrule_operator::backoff::RetryBackoff;
-pub use ferrule_operator::context::{Note, now, truncate};
+use ferrule_operator::backoff::RetryBackoff;
+use ferrule_operator::context::{Note, truncate};
 
-use crate::events::Recorder;
 use crate::stores::Stores;
 use crate::subscription::ledger::ClaimLedger;
 use crate::transactor::NetworkTransactor;
+use ferrule_operator::events::Recorder;
 use ferrule_operator::metrics::Metrics;
 use ferrule_render::Renderer;
 
@@ -34,7 +34,7 @@ pub struct Context {
     pub metrics: Arc<Metrics>,
     /// Watched caches.
     pub stores: Stores,
-    /// Event recorder (bounded memory; see [`crate::events`]).
+    /// Event recorder (bounded memory; see [`ferrule_operator::events`]).
     pub recorder: Recorder,
     /// Retry delays of failing objects.
     pub backoff: RetryBackoff,

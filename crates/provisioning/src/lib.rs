@@ -19,6 +19,3 @@ pub mod transactor;
 
 #[cfg(test)]
 pub(crate) mod fixtures;
-
-// Transitional: the parts moved to the controller kit, under their old paths.
-pub use ferrule_operator::{changes, events, index, patch, reasons};

@@ -35,9 +35,10 @@ use super::netconf::group::GroupCommit;
 use super::netconf::recovery::{NetconfRecovery, TransactionRecovery};
 use super::netconf::sessions::DeviceSessions;
 use super::order;
-use super::stores::{Scope, Stores};
+use super::stores::Stores;
 use super::subscription;
 use super::transactor::NetworkTransactor;
+use ferrule_operator::cache::Scope;
 
 /// How the controllers run.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -20,11 +20,11 @@ use kube::runtime::reflector::{self, Store};
 use kube::{Client, Resource};
 use tokio::task::JoinHandle;
 
-pub use ferrule_operator::cache::{Scope, in_namespace, named, strip_managed_fields};
+use ferrule_operator::cache::Scope;
 use ferrule_operator::cache::{spawn_indexed, spawn_shared};
 
-use super::changes::Changes;
-use super::index::{Index, key};
+use ferrule_operator::changes::Changes;
+use ferrule_operator::index::{Index, key};
 
 /// The watched caches.
 #[derive(Clone)]

@@ -20,7 +20,7 @@ use ferrule_crds::Device;
 use futures::future::BoxFuture;
 use kube::ResourceExt;
 
-use crate::reasons;
+use ferrule_operator::reasons;
 
 /// How to reach one device: what the southbound needs to open (or reuse) its session.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]

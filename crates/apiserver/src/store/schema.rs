@@ -10,7 +10,6 @@ use sqlx::sqlite::{
 };
 use sqlx::{ConnectOptions, Connection, Row};
 
-use super::super::fsutil;
 use super::key::from_sql;
 use super::labels;
 use super::{Durability, StoreConfig, StoreError};
@@ -101,7 +100,7 @@ fn create_private_files(config: &StoreConfig) -> Result<(), StoreError> {
         }
     }
     for path in paths {
-        fsutil::create_private_file(&path).map_err(|e| StoreError::File {
+        ferrule_datadir::create_private_file(&path).map_err(|e| StoreError::File {
             path: path.display().to_string(),
             message: e.to_string(),
         })?;
@@ -187,12 +186,13 @@ pub(super) fn lock(config: &StoreConfig) -> Result<File, StoreError> {
     let path = config.path.display().to_string();
     // Owner-only: anyone who can open the lock file can take the lock and keep the server
     // from starting.
-    let file = fsutil::create_private_file(std::path::Path::new(&lock_path)).map_err(|e| {
-        StoreError::LockFile {
-            path: path.clone(),
-            message: e.to_string(),
-        }
-    })?;
+    let file =
+        ferrule_datadir::create_private_file(std::path::Path::new(&lock_path)).map_err(|e| {
+            StoreError::LockFile {
+                path: path.clone(),
+                message: e.to_string(),
+            }
+        })?;
     match file.try_lock() {
         Ok(()) => Ok(file),
         Err(TryLockError::WouldBlock) => Err(StoreError::Locked { path }),

@@ -17,14 +17,15 @@ use kube::runtime::reflector::ObjectRef;
 use kube::{Api, Resource, ResourceExt};
 use serde::Serialize;
 
-use crate::changes::Changes;
-use crate::context::{Context, FIELD_MANAGER, now};
+use crate::context::{Context, FIELD_MANAGER};
 use crate::netconf::plan::ProfileSchema;
-use crate::patch::status_patch;
 use crate::transactor::{DevicePlan, DeviceTarget, NetworkPlan};
 use ferrule_netconf::tree::{ConfigTree, ParseMode};
 use ferrule_netconf::xml::XmlLimits;
+use ferrule_operator::changes::Changes;
+use ferrule_operator::context::now;
 use ferrule_operator::metrics::PhaseLabel;
+use ferrule_operator::patch::status_patch;
 
 use super::agent::DeviceAgent;
 use super::drift::{DriftReport, check, owned_on, owned_tree, subtree_filter};

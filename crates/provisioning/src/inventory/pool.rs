@@ -13,10 +13,11 @@ use kube::api::{Patch, PatchParams};
 use kube::runtime::controller::{Action, Controller};
 use kube::{Api, ResourceExt};
 
-use crate::changes::Changes;
-use crate::context::{Context, FIELD_MANAGER, now};
-use crate::patch::status_patch;
+use crate::context::{Context, FIELD_MANAGER};
 use crate::topology::pool_range;
+use ferrule_operator::changes::Changes;
+use ferrule_operator::context::now;
+use ferrule_operator::patch::status_patch;
 
 /// Controller name in metrics.
 pub const CONTROLLER: &str = "resourcepool";

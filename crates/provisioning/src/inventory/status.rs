@@ -5,7 +5,7 @@ use ferrule_crds::oss::alarm::{AlarmSource, AlarmType, Severity};
 use ferrule_crds::oss::device::{DevicePhase, DeviceStatus, Drift};
 use ferrule_crds::{AlarmStatus, Condition, ConditionStatus, Timestamp};
 
-use crate::context::Note;
+use ferrule_operator::context::Note;
 
 /// What connecting to the device gave.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -27,13 +27,13 @@ use k8s_openapi::api::core::v1::ConfigMap;
 use kube::api::ListParams;
 use kube::{Api, Client};
 
-use crate::stores::Scope;
 use crate::transactor::DeviceTarget;
 use ferrule_netconf::client::{ClientError, Connector, DeviceSession, no_pending_commit};
 use ferrule_netconf::rpc::Rpc;
 use ferrule_netconf::transaction::{
     self, Decision, Phase, RecoverError, TransactionRecord, needs_recovery,
 };
+use ferrule_operator::cache::Scope;
 
 use super::journal::{self, Entry, InFlight, RECORD_LABEL};
 use super::sessions::DeviceSessions;

@@ -15,11 +15,12 @@ use kube::api::{DeleteParams, ObjectMeta, Patch, PatchParams, PostParams};
 use kube::runtime::controller::{Action, Controller};
 use kube::runtime::reflector::ObjectRef;
 
-use crate::changes::Changes;
+use ferrule_operator::changes::Changes;
 use kube::{Api, Resource, ResourceExt};
 
-use crate::context::{Context, FIELD_MANAGER, now};
-use crate::patch::status_patch;
+use crate::context::{Context, FIELD_MANAGER};
+use ferrule_operator::context::now;
+use ferrule_operator::patch::status_patch;
 
 use super::graph::Graph;
 use super::progress::{is_final, item_state, order_state};

@@ -12,7 +12,8 @@ use ferrule_crds::{Customer, Device, Product, Subscription};
 use kube::api::ListParams;
 use kube::{Api, Client};
 
-use crate::stores::{Stores, in_namespace, named};
+use crate::stores::Stores;
+use ferrule_operator::cache::{in_namespace, named};
 
 use super::validate::OrderRefs;
 

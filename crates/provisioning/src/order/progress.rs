@@ -10,7 +10,7 @@ use ferrule_crds::bss::service_order::{ItemState, OrderAction, OrderState};
 use ferrule_crds::bss::subscription::SubscriptionPhase;
 use ferrule_crds::condition::{find_condition, types};
 
-use crate::reasons::{self, Remedy};
+use ferrule_operator::reasons::{self, Remedy};
 
 /// Where the Subscription of an item should end up.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

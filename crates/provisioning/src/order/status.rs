@@ -4,7 +4,7 @@ use ferrule_crds::bss::service_order::{ItemState, ItemStatus, OrderState, Servic
 use ferrule_crds::condition::{set_condition, types};
 use ferrule_crds::{Condition, ConditionStatus, Timestamp};
 
-use crate::context::Note;
+use ferrule_operator::context::Note;
 
 /// The name of a state as written in conditions and Events.
 pub fn state_name(state: OrderState) -> &'static str {

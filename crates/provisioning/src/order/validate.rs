@@ -43,8 +43,8 @@ impl OrderRejection {
     /// The condition reason.
     pub fn reason(&self) -> &'static str {
         match self {
-            Self::UnknownCustomer(_) => crate::reasons::UNKNOWN_CUSTOMER,
-            Self::CustomerClosed(_) => crate::reasons::CUSTOMER_CLOSED,
+            Self::UnknownCustomer(_) => ferrule_operator::reasons::UNKNOWN_CUSTOMER,
+            Self::CustomerClosed(_) => ferrule_operator::reasons::CUSTOMER_CLOSED,
         }
     }
 }

@@ -505,7 +505,7 @@ fn apply(
     let (changes, _gone) = change_set(&sub, rendered, &previous, &deref);
     match plan_changes(renderer, &changes) {
         Ok(network) => plan.devices = network.devices.iter().map(edit).collect(),
-        Err(e) => return plan.problem(crate::reasons::INVALID_CONFIG, &e),
+        Err(e) => return plan.problem(ferrule_operator::reasons::INVALID_CONFIG, &e),
     }
     upsert(&mut graph.subscriptions, sub);
     plan
@@ -528,7 +528,7 @@ fn delete(
     let (changes, _gone) = change_set(sub, Vec::new(), &applied::previous(sub), &deref);
     match plan_changes(renderer, &changes) {
         Ok(network) => plan.devices = network.devices.iter().map(edit).collect(),
-        Err(e) => return plan.problem(crate::reasons::INVALID_CONFIG, &e),
+        Err(e) => return plan.problem(ferrule_operator::reasons::INVALID_CONFIG, &e),
     }
     graph.subscriptions.retain(|s| s.name_any() != name);
     plan

@@ -12,8 +12,8 @@ use ferrule_crds::{Device, ResourceClaim, ResourcePool};
 use kube::ResourceExt;
 
 use crate::allocate::{Allocation, Ipv4Prefix as Subnet};
-use crate::reasons;
 use crate::topology::{InvalidPool, ServingPool, serving_pools};
+use ferrule_operator::reasons;
 use ferrule_render::Ipv4Prefix;
 
 /// What a subscription needs from one kind of pool.

@@ -14,10 +14,11 @@ use kube::runtime::finalizer;
 use kube::{Api, ResourceExt};
 
 use crate::context::Context;
-use crate::reasons::{self, Remedy};
-use crate::stores::{Streams, named};
+use crate::stores::Streams;
 use crate::transactor::{Committed, NetworkPlan, TransactError};
+use ferrule_operator::cache::named;
 use ferrule_operator::metrics::ControllerLabel;
+use ferrule_operator::reasons::{self, Remedy};
 
 use super::allocation::{Need, pinned_subnet, pinned_vlan, releasable};
 use super::applied::{self, APPLIED_ANNOTATION};

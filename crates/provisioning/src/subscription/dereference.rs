@@ -7,8 +7,9 @@ use std::sync::Arc;
 use ferrule_crds::{Customer, Device, Product, ResourcePool, Subscription};
 use kube::ResourceExt;
 
-use crate::stores::{Stores, in_namespace, named};
+use crate::stores::Stores;
 use crate::transactor::{AppliedConfig, ChangeSet, DeviceChange, DeviceTarget};
+use ferrule_operator::cache::{in_namespace, named};
 
 use super::render::Rendered;
 use super::validate::References;

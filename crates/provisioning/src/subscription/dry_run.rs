@@ -9,11 +9,12 @@ use kube::api::Patch;
 use kube::runtime::controller::Action;
 use serde_json::json;
 
-use crate::context::{Context, truncate};
+use crate::context::Context;
 use crate::plan::dryrun::{Graph, plan_subscription};
 use crate::plan::report;
-use crate::reasons::DRY_RUN;
-use crate::stores::in_namespace;
+use ferrule_operator::cache::in_namespace;
+use ferrule_operator::context::truncate;
+use ferrule_operator::reasons::DRY_RUN;
 
 use super::error::Error;
 use super::status::Outcome;

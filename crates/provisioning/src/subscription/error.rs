@@ -2,8 +2,8 @@
 
 use kube::runtime::finalizer;
 
-use crate::reasons::{self, Remedy};
 use crate::transactor::{PlanError, TransactError};
+use ferrule_operator::reasons::{self, Remedy};
 
 use super::claims::ClaimError;
 use super::render::RenderFailure;

@@ -2,8 +2,8 @@
 //!
 //! Pure: an [`Intent`] and the allocated values in, one payload per device out.
 
-use crate::reasons;
 use crate::transactor::DeviceTarget;
+use ferrule_operator::reasons;
 use ferrule_render::{
     Attachment, Ipv4Prefix, RenderError, RenderInput, Renderer, Requirement, Role,
 };

@@ -10,8 +10,8 @@ use ferrule_crds::bss::subscription::{
 use ferrule_crds::condition::{find_condition, set_condition, types};
 use ferrule_crds::{Condition, ConditionStatus, Timestamp};
 
-use crate::context::Note;
-use crate::reasons;
+use ferrule_operator::context::Note;
+use ferrule_operator::reasons;
 
 /// How far the pipeline got.
 #[derive(Debug, Clone, PartialEq, Eq)]

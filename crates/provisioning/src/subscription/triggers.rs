@@ -13,7 +13,7 @@ use futures::{Stream, StreamExt, future};
 use kube::ResourceExt;
 use kube::runtime::reflector::{ObjectRef, Store};
 
-use crate::reasons;
+use ferrule_operator::reasons;
 
 use super::dry_run::DRY_RUN_ANNOTATION;
 

@@ -13,8 +13,8 @@ use ferrule_crds::params::{merge_parameters, validate_parameters};
 use ferrule_crds::{Customer, Device, Product, Subscription};
 use kube::ResourceExt;
 
-use crate::reasons;
 use crate::topology::{self, BngError};
+use ferrule_operator::reasons;
 use ferrule_render::{Ipv4Prefix, ParamValue, Role};
 
 /// What the validate step reads: the subscription's references, as the dereference step

@@ -8,9 +8,10 @@ use kube::api::{Patch, PatchParams};
 use kube::{Api, Resource, ResourceExt};
 use serde_json::json;
 
-use crate::context::{Context, FIELD_MANAGER, Note, now};
-use crate::patch::status_patch;
+use crate::context::{Context, FIELD_MANAGER};
 use crate::transactor::NetworkPlan;
+use ferrule_operator::context::{Note, now};
+use ferrule_operator::patch::status_patch;
 
 use super::applied::{self, APPLIED_ANNOTATION};
 use super::status::{Outcome, StatusInput, next_status, transitions};
