@@ -2,7 +2,7 @@
 
 use super::topology::{CapabilityOverrides, DatastoreKind};
 
-pub use ferrule_netconf::hello::{
+use ferrule_netconf::hello::{
     BASE_1_0, BASE_1_1, CANDIDATE, CONFIRMED_COMMIT_1_0, CONFIRMED_COMMIT_1_1, ROLLBACK_ON_ERROR,
     VALIDATE_1_0, VALIDATE_1_1, WRITABLE_RUNNING,
 };

@@ -12,7 +12,8 @@
 use std::time::Duration;
 
 use super::locks::SessionId;
-use super::rpc_error::{ErrorType, RpcFailure};
+use super::rpc_error::RpcFailure;
+use ferrule_netconf::rpc_error::ErrorType;
 
 /// The confirm-timeout when a confirmed commit gives none (RFC 6241: 600 seconds).
 pub const DEFAULT_CONFIRM_TIMEOUT: Duration = Duration::from_secs(600);

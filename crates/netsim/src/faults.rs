@@ -5,7 +5,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::rpc_error::{ErrorType, RpcFailure};
+use super::rpc_error::RpcFailure;
+use ferrule_netconf::rpc_error::ErrorType;
 
 /// The longest latency the control API accepts per RPC.
 pub const MAX_LATENCY: Duration = Duration::from_secs(600);

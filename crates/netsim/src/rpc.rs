@@ -8,7 +8,8 @@ use ferrule_netconf::xml::{Attribute, Element, NETCONF_BASE_NS, XmlLimits, parse
 
 use super::commit::CommitRequest;
 use super::locks::{Datastore, SessionId};
-use super::rpc_error::{ErrorType, RpcFailure};
+use super::rpc_error::RpcFailure;
+use ferrule_netconf::rpc_error::ErrorType;
 
 /// A parsed `<rpc>`: the attributes to echo on the reply and what was asked.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -6,7 +6,7 @@ use std::fmt;
 use ferrule_netconf::rpc_error::{ErrorInfo, ErrorMessage, ErrorTag, RpcError};
 use ferrule_netconf::xml::escape_text;
 
-pub use ferrule_netconf::rpc_error::ErrorType;
+use ferrule_netconf::rpc_error::ErrorType;
 
 /// An error a simulated device reports in an `<rpc-reply>` (boxed: errors travel through many
 /// `Result`s and are rare).

@@ -22,9 +22,10 @@ use super::locks::{Datastore, LockTable, SessionId};
 use super::model::DeviceModel;
 use super::oper;
 use super::rpc::{EditRequest, Operation, Source};
-use super::rpc_error::{ErrorType, RpcFailure};
+use super::rpc_error::RpcFailure;
 use super::topology::DeviceSpec;
 use super::traffic::{InterfaceView, Traffic};
+use ferrule_netconf::rpc_error::ErrorType;
 
 /// Limits on configuration a client sends in one RPC.
 const CONFIG_LIMITS: XmlLimits = XmlLimits {
