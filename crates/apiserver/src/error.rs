@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use super::status::ApiError;
+use super::store::StoreError;
 use super::{fsutil, pki};
 
 /// Errors while starting the API server.
@@ -36,7 +37,7 @@ pub enum ServeError {
     Pki(#[from] pki::PkiError),
     /// The storage could not be opened.
     #[error("opening the store: {0}")]
-    Store(String),
+    Store(#[source] StoreError),
     /// Creating what the server needs at start (the default namespace, the configured CRDs)
     /// failed.
     #[error("installing {name}: {error}")]
