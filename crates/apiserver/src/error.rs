@@ -47,6 +47,9 @@ pub enum ServeError {
         /// Why it failed.
         error: ApiError,
     },
+    /// The kubeconfig could not be serialised.
+    #[error("rendering the kubeconfig: {0}")]
+    RenderKubeconfig(#[source] serde_saphyr::SerializeError),
     /// The generated kubeconfig was not accepted by kube-rs.
     #[error("client configuration: {0}")]
     Kubeconfig(#[from] kube::config::KubeconfigError),
