@@ -157,7 +157,8 @@ async fn build(
         rollback_on_error: model.rollback_on_error,
         modules: &model.modules,
     };
-    let capabilities = capabilities(&offer, &spec.capabilities).map_err(invalid)?;
+    let capabilities =
+        capabilities(&offer, &spec.capabilities).map_err(|e| invalid(e.to_string()))?;
     let accounts = Accounts::new(&spec.name, &spec.users())?;
     let key = host_key(&spec.name, spec.host_key_seed.as_deref());
     let fingerprint = fingerprint(&key);
