@@ -306,7 +306,7 @@ async fn check_drift(
     };
     let ps = match ProfileSchema::of(profile) {
         Ok(ps) => ps,
-        Err(message) => return failed(message),
+        Err(err) => return failed(err.to_string()),
     };
     let subs = fresh_subscriptions(ctx, &target.namespace, &target.name).await?;
     if busy_on(&subs, &target.name) {

@@ -64,7 +64,7 @@ pub fn owned_on(
             .filter(|t| t.digest() == config.digest);
         let tree = match known {
             Some(tree) => tree,
-            None => skeleton(&ps.paths(&config.owned)?),
+            None => skeleton(&ps.paths(&config.owned).map_err(|e| e.to_string())?),
         };
         out.push(Owned {
             owner: sub.name_any(),
