@@ -142,7 +142,8 @@ async fn build(
             device: spec.name.clone(),
             profile: spec.profile.clone(),
         })?;
-    let model = DeviceModel::from_profile(profile, spec.datastore).map_err(invalid)?;
+    let model =
+        DeviceModel::from_profile(profile, spec.datastore).map_err(|e| invalid(e.to_string()))?;
     let kept = match state_dir {
         Some(dir) if fresh => {
             persist::forget(dir, &spec.name)?;
