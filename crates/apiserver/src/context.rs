@@ -91,7 +91,7 @@ impl Ctx {
     ) -> Result<Arc<Self>, ServeError> {
         let store = Store::open(tuning.store.clone())
             .await
-            .map_err(|e| ServeError::Store(e.to_string()))?;
+            .map_err(ServeError::Store)?;
         let ctx = Arc::new(Ctx {
             token,
             server_address,
@@ -102,9 +102,7 @@ impl Ctx {
             owners: OwnerTracker::default(),
             bookmark_interval: tuning.bookmark_interval,
         });
-        ctx.refresh_crds()
-            .await
-            .map_err(|e| ServeError::Store(e.to_string()))?;
+        ctx.refresh_crds().await.map_err(ServeError::Store)?;
         Ok(ctx)
     }
 
@@ -230,5 +228,28 @@ impl Ctx {
     /// Closes the store; open watches end.
     pub async fn close(&self) {
         self.store.close().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_store_that_cannot_open_is_the_source_of_the_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("no-such-dir").join("store.db");
+        let tuning = Tuning {
+            bookmark_interval: Duration::from_secs(60),
+            store: StoreConfig::new(&missing),
+        };
+        let err = Ctx::open(dir.path(), "t".into(), "https://127.0.0.1:1".into(), tuning)
+            .await
+            .unwrap_err();
+        let source = std::error::Error::source(&err).expect("the store error is kept");
+        let store_error = source
+            .downcast_ref::<StoreError>()
+            .expect("the source is a StoreError");
+        assert_eq!(err.to_string(), format!("opening the store: {store_error}"));
     }
 }

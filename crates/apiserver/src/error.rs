@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use super::pki;
 use super::status::ApiError;
+use super::store::StoreError;
 
 /// Errors while starting the API server.
 #[derive(Debug, thiserror::Error)]
@@ -36,7 +37,7 @@ pub enum ServeError {
     Pki(#[from] pki::PkiError),
     /// The storage could not be opened.
     #[error("opening the store: {0}")]
-    Store(String),
+    Store(#[source] StoreError),
     /// Creating what the server needs at start (the default namespace, the configured CRDs)
     /// failed.
     #[error("installing {name}: {error}")]
@@ -46,6 +47,9 @@ pub enum ServeError {
         /// Why it failed.
         error: ApiError,
     },
+    /// The kubeconfig could not be serialised.
+    #[error("rendering the kubeconfig: {0}")]
+    RenderKubeconfig(#[source] serde_saphyr::SerializeError),
     /// The generated kubeconfig was not accepted by kube-rs.
     #[error("client configuration: {0}")]
     Kubeconfig(#[from] kube::config::KubeconfigError),

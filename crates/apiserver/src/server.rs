@@ -188,7 +188,8 @@ pub async fn serve(config: ServeConfig) -> Result<ApiServer, ServeError> {
     {
         std::fs::create_dir_all(parent).map_err(io_err("creating", parent))?;
     }
-    ferrule_datadir::write_private(&kubeconfig_path, kubeconfig::render(&kubeconfig).as_bytes())
+    let text = kubeconfig::render(&kubeconfig).map_err(ServeError::RenderKubeconfig)?;
+    ferrule_datadir::write_private(&kubeconfig_path, text.as_bytes())
         .map_err(io_err("writing kubeconfig", &kubeconfig_path))?;
 
     let mut store = StoreConfig::new(dir.join("state.db"));

@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use ferrule_crds::schema::{StructuralSchema, unknown_field_message};
+use ferrule_crds::schema::{SchemaError, StructuralSchema, unknown_field_message};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::JSONSchemaProps;
 use serde_json::Value;
 
@@ -60,11 +60,22 @@ impl SchemaCache {
     }
 }
 
+/// Why an `openAPIV3Schema` value cannot be compiled.
+#[derive(Debug, thiserror::Error)]
+pub enum CompileError {
+    /// The value is not a JSONSchemaProps.
+    #[error("{0}")]
+    Read(#[source] serde_json::Error),
+    /// The schema is not usable for validation.
+    #[error("{0}")]
+    Schema(#[source] SchemaError),
+}
+
 /// Compiles an `openAPIV3Schema` value.
-pub fn compile(schema: &Value) -> Result<StructuralSchema, String> {
+pub fn compile(schema: &Value) -> Result<StructuralSchema, CompileError> {
     let props: JSONSchemaProps =
-        serde_json::from_value(schema.clone()).map_err(|e| e.to_string())?;
-    StructuralSchema::new(&props).map_err(|e| e.to_string())
+        serde_json::from_value(schema.clone()).map_err(CompileError::Read)?;
+    StructuralSchema::new(&props).map_err(CompileError::Schema)
 }
 
 /// Checks a CRD version's schema as the API server does before accepting the CRD.
@@ -195,6 +206,16 @@ mod tests {
                             "bandwidthMbps": {"type": "integer", "minimum": 1},
                             "tier": {"type": "string", "default": "bronze", "enum": ["bronze", "gold"]}}}}}}}]}
         })
+    }
+
+    #[test]
+    fn a_schema_that_cannot_be_read_keeps_the_json_error() {
+        let schema = json!({"type": 5});
+        let err = compile(&schema).unwrap_err();
+        let json = serde_json::from_value::<JSONSchemaProps>(schema).unwrap_err();
+        assert_eq!(err.to_string(), json.to_string());
+        let source = std::error::Error::source(&err).expect("the JSON error is kept");
+        assert!(source.is::<serde_json::Error>(), "{source:?}");
     }
 
     #[test]

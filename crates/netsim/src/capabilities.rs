@@ -45,13 +45,24 @@ pub struct Offer<'a> {
     pub modules: &'a [String],
 }
 
+/// Why the topology's capability overrides cannot be applied.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CapabilityError {
+    /// `:candidate`, `:writable-running` and base:1.0 cannot be removed.
+    #[error("capability {0} cannot be removed; set `datastore` instead")]
+    NotRemovable(String),
+    /// An added capability is empty, too long or contains whitespace.
+    #[error("capability {0:?} is not a URI")]
+    NotAUri(String),
+}
+
 /// Computes a device's capabilities from what it offers and the topology's overrides.
 /// `:validate` is always offered. Removing `:candidate` or `:writable-running` is refused:
 /// choose the datastore with `datastore:` instead.
 pub fn capabilities(
     offer: &Offer<'_>,
     overrides: &CapabilityOverrides,
-) -> Result<Capabilities, String> {
+) -> Result<Capabilities, CapabilityError> {
     let datastore = offer.datastore;
     let mut uris: Vec<String> = vec![BASE_1_0.to_owned(), BASE_1_1.to_owned()];
     match datastore {
@@ -72,15 +83,13 @@ pub fn capabilities(
     uris.extend(offer.modules.iter().cloned());
     for removed in &overrides.remove {
         if [CANDIDATE, WRITABLE_RUNNING, BASE_1_0].contains(&removed.as_str()) {
-            return Err(format!(
-                "capability {removed} cannot be removed; set `datastore` instead"
-            ));
+            return Err(CapabilityError::NotRemovable(removed.clone()));
         }
         uris.retain(|uri| !matches_uri(uri, removed));
     }
     for added in &overrides.add {
         if added.is_empty() || added.len() > 1024 || added.chars().any(char::is_whitespace) {
-            return Err(format!("capability {added:?} is not a URI"));
+            return Err(CapabilityError::NotAUri(added.clone()));
         }
         if !uris.contains(added) {
             uris.push(added.clone());
@@ -150,7 +159,24 @@ mod tests {
             add: Vec::new(),
             remove: vec![CANDIDATE.to_owned()],
         };
-        assert!(capabilities(&offer(DatastoreKind::Candidate, &[]), &bad).is_err());
+        let refused = capabilities(&offer(DatastoreKind::Candidate, &[]), &bad).unwrap_err();
+        assert_eq!(refused, CapabilityError::NotRemovable(CANDIDATE.to_owned()));
+        assert_eq!(
+            refused.to_string(),
+            format!("capability {CANDIDATE} cannot be removed; set `datastore` instead")
+        );
+        for uri in ["", "urn:a b"] {
+            let bad = CapabilityOverrides {
+                add: vec![uri.to_owned()],
+                remove: Vec::new(),
+            };
+            let refused = capabilities(&offer(DatastoreKind::Candidate, &[]), &bad).unwrap_err();
+            assert_eq!(refused, CapabilityError::NotAUri(uri.to_owned()));
+            assert_eq!(
+                refused.to_string(),
+                format!("capability {uri:?} is not a URI")
+            );
+        }
         let no_confirm = Offer {
             confirmed_commit: false,
             ..offer(DatastoreKind::Candidate, &[])

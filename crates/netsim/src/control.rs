@@ -158,7 +158,7 @@ impl Control {
         let device = self.device(device)?;
         rejection
             .validate()
-            .map_err(|reason| invalid(device, &reason))?;
+            .map_err(|reason| invalid(device, &reason.to_string()))?;
         device.state().faults.reject_next_commit = Some(rejection);
         Ok(())
     }

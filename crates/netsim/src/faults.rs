@@ -55,17 +55,28 @@ impl Default for CommitRejection {
     }
 }
 
+/// Why a [`CommitRejection`] cannot be armed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum InvalidRejection {
+    /// The tag is not one of RFC 6241's error tags.
+    #[error("errorTag {0:?} is not an RFC 6241 error-tag")]
+    UnknownTag(String),
+    /// The message is longer than [`MAX_MESSAGE_BYTES`].
+    #[error("message is longer than 4096 bytes")]
+    MessageTooLong,
+}
+
+/// The longest message a commit rejection may carry, in bytes.
+pub const MAX_MESSAGE_BYTES: usize = 4096;
+
 impl CommitRejection {
     /// Checks the tag is one of RFC 6241's error tags and the message is of sane size.
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), InvalidRejection> {
         if !ERROR_TAGS.contains(&self.error_tag.as_str()) {
-            return Err(format!(
-                "errorTag {:?} is not an RFC 6241 error-tag",
-                self.error_tag
-            ));
+            return Err(InvalidRejection::UnknownTag(self.error_tag.clone()));
         }
-        if self.message.len() > 4096 {
-            return Err("message is longer than 4096 bytes".to_owned());
+        if self.message.len() > MAX_MESSAGE_BYTES {
+            return Err(InvalidRejection::MessageTooLong);
         }
         Ok(())
     }
@@ -114,7 +125,23 @@ mod tests {
         assert_eq!(r.error_tag, "operation-failed");
         r.validate().unwrap();
         let bad: CommitRejection = serde_json::from_str(r#"{"errorTag":"oops"}"#).unwrap();
-        assert!(bad.validate().is_err());
+        assert_eq!(
+            bad.validate(),
+            Err(InvalidRejection::UnknownTag("oops".to_owned()))
+        );
+        assert_eq!(
+            bad.validate().unwrap_err().to_string(),
+            "errorTag \"oops\" is not an RFC 6241 error-tag"
+        );
+        let long = CommitRejection {
+            message: "x".repeat(4097),
+            ..CommitRejection::default()
+        };
+        assert_eq!(long.validate(), Err(InvalidRejection::MessageTooLong));
+        assert_eq!(
+            long.validate().unwrap_err().to_string(),
+            "message is longer than 4096 bytes"
+        );
         let f = CommitRejection {
             error_tag: "resource-denied".to_owned(),
             message: "out of TCAM".to_owned(),

@@ -2,7 +2,7 @@
 //! datastore RFC 6241 list semantics, the prefixes of its error paths, the module capabilities
 //! it advertises, its datastore and commit style, and where its interface state lives.
 
-use ferrule_netconf::tree::{ListSchema, PrefixMap};
+use ferrule_netconf::tree::{ListSchema, PrefixMap, SchemaError};
 use ferrule_render::{Datastore, DeviceProfile, StateSpec};
 
 use super::topology::DatastoreKind;
@@ -35,9 +35,9 @@ impl DeviceModel {
     pub fn from_profile(
         profile: &DeviceProfile,
         datastore: Option<DatastoreKind>,
-    ) -> Result<Self, String> {
-        let schema = profile.list_schema().map_err(|e| e.to_string())?;
-        let prefixes = profile.prefix_map().map_err(|e| e.to_string())?;
+    ) -> Result<Self, SchemaError> {
+        let schema = profile.list_schema()?;
+        let prefixes = profile.prefix_map()?;
         let datastore = datastore.unwrap_or(match profile.datastore() {
             Datastore::Candidate => DatastoreKind::Candidate,
             Datastore::Running => DatastoreKind::Running,

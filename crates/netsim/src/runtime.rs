@@ -142,7 +142,8 @@ async fn build(
             device: spec.name.clone(),
             profile: spec.profile.clone(),
         })?;
-    let model = DeviceModel::from_profile(profile, spec.datastore).map_err(invalid)?;
+    let model =
+        DeviceModel::from_profile(profile, spec.datastore).map_err(|e| invalid(e.to_string()))?;
     let kept = match state_dir {
         Some(dir) if fresh => {
             persist::forget(dir, &spec.name)?;
@@ -157,7 +158,8 @@ async fn build(
         rollback_on_error: model.rollback_on_error,
         modules: &model.modules,
     };
-    let capabilities = capabilities(&offer, &spec.capabilities).map_err(invalid)?;
+    let capabilities =
+        capabilities(&offer, &spec.capabilities).map_err(|e| invalid(e.to_string()))?;
     let accounts = Accounts::new(&spec.name, &spec.users())?;
     let key = host_key(&spec.name, spec.host_key_seed.as_deref());
     let fingerprint = fingerprint(&key);

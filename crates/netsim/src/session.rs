@@ -98,7 +98,7 @@ async fn serve(
                         continue;
                     }
                     // RFC 6241 §8.1: a bad or missing hello ends the session.
-                    Err(reason) => return End::Protocol(reason),
+                    Err(reason) => return End::Protocol(reason.to_string()),
                 }
             }
             let reply = device.handle_rpc(session_id, &message);

@@ -71,13 +71,42 @@ pub const PENDING: &str = "Pending";
 /// its driftPolicy is Report (or the repair failed): someone must repair or accept it.
 pub const CONFIG_DRIFT: &str = "ConfigDrift";
 
+/// An order item acts on a Subscription an earlier item of the order acts on.
+pub const DUPLICATE_SUBSCRIPTION: &str = "DuplicateSubscription";
+/// An order item acts on a Subscription of another Customer.
+pub const SUBSCRIPTION_OF_OTHER_CUSTOMER: &str = "SubscriptionOfOtherCustomer";
+/// An order item acts on a Subscription that does not exist.
+pub const UNKNOWN_SUBSCRIPTION: &str = "UnknownSubscription";
+/// An order item adds a Subscription that exists with another spec.
+pub const SUBSCRIPTION_EXISTS: &str = "SubscriptionExists";
+/// An order item lacks what its action needs (an Add without product or access, an empty
+/// Modify).
+pub const INCOMPLETE_ITEM: &str = "IncompleteItem";
+
 /// The remedy of a reason; unknown reasons are treated as transient.
 pub fn remedy(reason: &str) -> Remedy {
     match reason {
-        UNKNOWN_CUSTOMER | CUSTOMER_CLOSED | UNKNOWN_PRODUCT | INVALID_PARAMETERS
-        | UNKNOWN_DEVICE | NOT_AN_ACCESS_DEVICE | PORT_NOT_ON_DEVICE | PORT_IN_USE
-        | INVALID_BNG | INVALID_PINNED_VALUE | PINNED_VALUE_TAKEN | NO_POOL | POOL_EXHAUSTED
-        | INVALID_POOL | RENDER_FAILED | INVALID_CONFIG => Remedy::FixSpec,
+        UNKNOWN_CUSTOMER
+        | CUSTOMER_CLOSED
+        | UNKNOWN_PRODUCT
+        | INVALID_PARAMETERS
+        | UNKNOWN_DEVICE
+        | NOT_AN_ACCESS_DEVICE
+        | PORT_NOT_ON_DEVICE
+        | PORT_IN_USE
+        | INVALID_BNG
+        | INVALID_PINNED_VALUE
+        | PINNED_VALUE_TAKEN
+        | NO_POOL
+        | POOL_EXHAUSTED
+        | INVALID_POOL
+        | RENDER_FAILED
+        | INVALID_CONFIG
+        | DUPLICATE_SUBSCRIPTION
+        | SUBSCRIPTION_OF_OTHER_CUSTOMER
+        | UNKNOWN_SUBSCRIPTION
+        | SUBSCRIPTION_EXISTS
+        | INCOMPLETE_ITEM => Remedy::FixSpec,
         MAINTENANCE | CONFIG_DRIFT => Remedy::Wait,
         _ => Remedy::Retry,
     }
@@ -91,6 +120,8 @@ mod tests {
     fn spec_problems_are_separated_from_transient_ones() {
         assert_eq!(remedy(POOL_EXHAUSTED), Remedy::FixSpec);
         assert_eq!(remedy(PORT_IN_USE), Remedy::FixSpec);
+        assert_eq!(remedy(UNKNOWN_SUBSCRIPTION), Remedy::FixSpec);
+        assert_eq!(remedy(INCOMPLETE_ITEM), Remedy::FixSpec);
         assert_eq!(remedy(MAINTENANCE), Remedy::Wait);
         assert_eq!(remedy(CONFIG_DRIFT), Remedy::Wait);
         assert_eq!(remedy(DEVICE_UNREACHABLE), Remedy::Retry);

@@ -45,22 +45,58 @@ pub enum Anchor {
     Relative,
 }
 
-/// Parses one path. Errors are plain messages; the caller adds the file and field.
-pub fn parse_path(text: &str, anchor: Anchor) -> Result<Vec<PathStep>, String> {
+/// Why a path cannot be used. The caller adds the file and field.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PathError {
+    /// An absolute path without its leading `/`.
+    #[error("`{0}` must start with `/`")]
+    NotAbsolute(String),
+    /// A relative path with a leading `/`.
+    #[error("`{0}` must not start with `/`")]
+    NotRelative(String),
+    /// Nothing after the anchor.
+    #[error("path is empty")]
+    Empty,
+    /// A step's prefix is not an NCName.
+    #[error("`{step}`: `{prefix}` is not a valid prefix")]
+    BadPrefix {
+        /// The step.
+        step: String,
+        /// Its prefix.
+        prefix: String,
+    },
+    /// A step's local name is not an NCName.
+    #[error("`{0}` is not a valid element name")]
+    BadName(String),
+    /// A prefix is not declared in `namespaces`.
+    #[error("prefix `{prefix}` (in `{prefix}:{local}`) is not declared in `namespaces`")]
+    UndeclaredPrefix {
+        /// The prefix.
+        prefix: String,
+        /// The step's local name.
+        local: String,
+    },
+    /// An unprefixed step where every step must be prefixed.
+    #[error("`{0}` needs a prefix declared in `namespaces`")]
+    NeedsPrefix(String),
+}
+
+/// Parses one path.
+pub fn parse_path(text: &str, anchor: Anchor) -> Result<Vec<PathStep>, PathError> {
     let body = match (anchor, text.strip_prefix('/')) {
         (Anchor::Absolute, Some(rest)) => rest,
-        (Anchor::Absolute, None) => return Err(format!("`{text}` must start with `/`")),
-        (Anchor::Relative, Some(_)) => return Err(format!("`{text}` must not start with `/`")),
+        (Anchor::Absolute, None) => return Err(PathError::NotAbsolute(text.to_owned())),
+        (Anchor::Relative, Some(_)) => return Err(PathError::NotRelative(text.to_owned())),
         (Anchor::Relative, None) => text,
     };
     if body.is_empty() {
-        return Err("path is empty".to_owned());
+        return Err(PathError::Empty);
     }
     body.split('/').map(parse_step).collect()
 }
 
 /// Parses one `prefix:local` or `local` step.
-pub fn parse_step(text: &str) -> Result<PathStep, String> {
+pub fn parse_step(text: &str) -> Result<PathStep, PathError> {
     let (prefix, local) = match text.split_once(':') {
         Some((prefix, local)) => (Some(prefix), local),
         None => (None, text),
@@ -68,10 +104,13 @@ pub fn parse_step(text: &str) -> Result<PathStep, String> {
     if let Some(prefix) = prefix
         && !is_ncname(prefix)
     {
-        return Err(format!("`{text}`: `{prefix}` is not a valid prefix"));
+        return Err(PathError::BadPrefix {
+            step: text.to_owned(),
+            prefix: prefix.to_owned(),
+        });
     }
     if !is_ncname(local) {
-        return Err(format!("`{text}` is not a valid element name"));
+        return Err(PathError::BadName(text.to_owned()));
     }
     Ok(PathStep {
         prefix: prefix.map(str::to_owned),
@@ -85,7 +124,7 @@ pub fn resolve(
     steps: &[PathStep],
     namespaces: &BTreeMap<String, String>,
     require_prefix: bool,
-) -> Result<Vec<XmlName>, String> {
+) -> Result<Vec<XmlName>, PathError> {
     steps
         .iter()
         .map(|step| match &step.prefix {
@@ -94,15 +133,12 @@ pub fn resolve(
                     namespace: Some(uri.clone()),
                     local: step.local.clone(),
                 }),
-                None => Err(format!(
-                    "prefix `{prefix}` (in `{prefix}:{}`) is not declared in `namespaces`",
-                    step.local
-                )),
+                None => Err(PathError::UndeclaredPrefix {
+                    prefix: prefix.clone(),
+                    local: step.local.clone(),
+                }),
             },
-            None if require_prefix => Err(format!(
-                "`{}` needs a prefix declared in `namespaces`",
-                step.local
-            )),
+            None if require_prefix => Err(PathError::NeedsPrefix(step.local.clone())),
             None => Ok(XmlName {
                 namespace: None,
                 local: step.local.clone(),
@@ -147,20 +183,44 @@ mod tests {
 
     #[test]
     fn anchors_are_enforced() {
-        assert!(parse_path("if:interfaces", Anchor::Absolute).is_err());
-        assert!(parse_path("/if:interfaces", Anchor::Relative).is_err());
-        assert!(parse_path("/", Anchor::Absolute).is_err());
-        assert!(parse_path("a//b", Anchor::Relative).is_err());
+        let refused = |text: &str, anchor| parse_path(text, anchor).unwrap_err().to_string();
+        assert_eq!(
+            refused("if:interfaces", Anchor::Absolute),
+            "`if:interfaces` must start with `/`"
+        );
+        assert_eq!(
+            refused("/if:interfaces", Anchor::Relative),
+            "`/if:interfaces` must not start with `/`"
+        );
+        assert_eq!(parse_path("/", Anchor::Absolute), Err(PathError::Empty));
+        assert_eq!(refused("/", Anchor::Absolute), "path is empty");
+        assert_eq!(
+            refused("a//b", Anchor::Relative),
+            "`` is not a valid element name"
+        );
     }
 
     #[test]
     fn rejects_bad_names_and_unknown_prefixes() {
-        assert!(parse_step("1abc").is_err());
-        assert!(parse_step("a:b:c").is_err());
+        assert_eq!(
+            parse_step("1abc").unwrap_err().to_string(),
+            "`1abc` is not a valid element name"
+        );
+        assert_eq!(
+            parse_step("a:b:c").unwrap_err().to_string(),
+            "`a:b:c` is not a valid element name"
+        );
+        assert_eq!(
+            parse_step("1a:b").unwrap_err().to_string(),
+            "`1a:b`: `1a` is not a valid prefix"
+        );
         assert!(parse_step("a[name='x']").is_err());
         let steps = parse_path("x:interfaces", Anchor::Relative).unwrap();
         let err = resolve(&steps, &ns(), false).unwrap_err();
-        assert!(err.contains("prefix `x`"), "{err}");
+        assert_eq!(
+            err.to_string(),
+            "prefix `x` (in `x:interfaces`) is not declared in `namespaces`"
+        );
     }
 
     #[test]
@@ -168,6 +228,9 @@ mod tests {
         let steps = parse_path("traffic-statistics/input-bytes", Anchor::Relative).unwrap();
         let names = resolve(&steps, &ns(), false).unwrap();
         assert_eq!(names[0].namespace, None);
-        assert!(resolve(&steps, &ns(), true).is_err());
+        assert_eq!(
+            resolve(&steps, &ns(), true).unwrap_err().to_string(),
+            "`traffic-statistics` needs a prefix declared in `namespaces`"
+        );
     }
 }

@@ -382,9 +382,10 @@ fn resolve_keyed_lists(
     let mut out = Vec::with_capacity(lists.len());
     for (i, list) in lists.iter().enumerate() {
         let field = format!("keyedLists[{i}].path");
-        let steps =
-            path::parse_path(&list.path, Anchor::Absolute).map_err(|m| (field.clone(), m))?;
-        let path = path::resolve(&steps, namespaces, true).map_err(|m| (field.clone(), m))?;
+        let steps = path::parse_path(&list.path, Anchor::Absolute)
+            .map_err(|m| (field.clone(), m.to_string()))?;
+        let path =
+            path::resolve(&steps, namespaces, true).map_err(|m| (field.clone(), m.to_string()))?;
         if !seen.insert(path.clone()) {
             return Err((field, format!("`{}` is listed twice", list.path)));
         }
@@ -397,9 +398,9 @@ fn resolve_keyed_lists(
         let mut keys = Vec::with_capacity(list.keys.len());
         for (k, key) in list.keys.iter().enumerate() {
             let field = format!("keyedLists[{i}].keys[{k}]");
-            let step = path::parse_step(key).map_err(|m| (field.clone(), m))?;
+            let step = path::parse_step(key).map_err(|m| (field.clone(), m.to_string()))?;
             let name = path::resolve(&[step], namespaces, true)
-                .map_err(|m| (field.clone(), m))?
+                .map_err(|m| (field.clone(), m.to_string()))?
                 .remove(0);
             if keys.contains(&name) {
                 return Err((field, format!("key `{key}` is listed twice")));

@@ -106,7 +106,7 @@ impl StateSpec {
         let parse = |field: &str, text: &str, anchor: Anchor| {
             path::parse_path(text, anchor)
                 .and_then(|steps| path::resolve(&steps, namespaces, false))
-                .map_err(|m| (field.to_owned(), m))
+                .map_err(|m| (field.to_owned(), m.to_string()))
         };
         let up = match (
             file.oper_status.up_values.is_empty(),

@@ -132,6 +132,10 @@ pub struct ItemStatus {
     /// Why it failed or was rejected.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
+    /// The machine-readable reason of a rejection, in CamelCase (`UnknownProduct`,
+    /// `PortInUse`, `CustomerClosed`, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 /// The observed state of a ServiceOrder, written by the provisioning controller.

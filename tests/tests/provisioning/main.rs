@@ -130,6 +130,8 @@ async fn orders_configure_devices_through_the_whole_lifecycle_scenario(
         items[1].message.as_deref(),
         Some("port ge-0/0/1 of Device olt1 is used by Subscription ana-home")
     );
+    assert_eq!(items[1].reason.as_deref(), Some("PortInUse"));
+    assert_eq!(items[0].reason, None);
 
     // Modify: only the difference goes to the devices.
     lab.order(
@@ -512,6 +514,7 @@ async fn orders_for_a_closed_customer_are_rejected_scenario(lab: &Lab) -> anyhow
         assert_eq!(item.subscription, sub);
         assert_eq!(serde_json::to_value(item.state)?, json!("Rejected"));
         assert_eq!(item.message.as_deref(), Some("Customer zoe is Closed"));
+        assert_eq!(item.reason.as_deref(), Some("CustomerClosed"));
     }
     let ready = find_condition(&status.conditions, types::READY).context("Ready")?;
     assert_eq!(

@@ -307,7 +307,7 @@ async fn check_drift(
     };
     let ps = match ProfileSchema::of(profile) {
         Ok(ps) => ps,
-        Err(message) => return failed(message),
+        Err(err) => return failed(err.to_string()),
     };
     let subs = fresh_subscriptions(ctx, &target.namespace, &target.name).await?;
     if busy_on(&subs, &target.name) {
@@ -315,11 +315,11 @@ async fn check_drift(
     }
     let owned = match owned_on(&target.name, &target.namespace, &subs, &ps) {
         Ok(owned) => owned,
-        Err(message) => return failed(message),
+        Err(err) => return failed(err.to_string()),
     };
     let merged = match owned_tree(&owned, &ps) {
         Ok(merged) => merged,
-        Err(message) => return failed(message),
+        Err(err) => return failed(err.to_string()),
     };
     let Some(filter) = subtree_filter(&merged) else {
         return Ok(Some((DriftCheck::InSync, DriftReport::default())));

@@ -11,9 +11,9 @@ use std::sync::Arc;
 use ferrule_crds::Subscription;
 use kube::ResourceExt;
 
-use crate::netconf::plan::{ProfileSchema, skeleton};
+use crate::netconf::plan::{DevicePlanError, ProfileSchema, skeleton};
 use crate::subscription::applied;
-use ferrule_netconf::tree::{ConfigTree, Fragment, compare, merge, repair};
+use ferrule_netconf::tree::{ConfigTree, Fragment, MergeError, compare, merge, repair};
 use ferrule_netconf::xml::escape_attr;
 
 /// What one subscription owns on the device.
@@ -49,7 +49,7 @@ pub fn owned_on(
     namespace: &str,
     subscriptions: &[Arc<Subscription>],
     ps: &ProfileSchema,
-) -> Result<Vec<Owned>, String> {
+) -> Result<Vec<Owned>, DevicePlanError> {
     let mut out = Vec::new();
     for sub in subscriptions {
         if sub.namespace().as_deref() != Some(namespace) {
@@ -75,7 +75,7 @@ pub fn owned_on(
 }
 
 /// The merge of every owner's configuration.
-pub fn owned_tree(owned: &[Owned], ps: &ProfileSchema) -> Result<ConfigTree, String> {
+pub fn owned_tree(owned: &[Owned], ps: &ProfileSchema) -> Result<ConfigTree, MergeError> {
     let fragments: Vec<Fragment<'_>> = owned
         .iter()
         .map(|o| Fragment {
@@ -83,7 +83,7 @@ pub fn owned_tree(owned: &[Owned], ps: &ProfileSchema) -> Result<ConfigTree, Str
             tree: &o.tree,
         })
         .collect();
-    merge(&fragments, &ps.prefixes).map_err(|e| e.to_string())
+    merge(&fragments, &ps.prefixes)
 }
 
 /// A subtree filter selecting the top-level containers of `tree`, so a drift check reads
@@ -179,6 +179,19 @@ mod tests {
             ..Default::default()
         });
         Arc::new(sub)
+    }
+
+    #[test]
+    fn an_unreadable_owned_entry_is_a_typed_error() {
+        let ps = ps();
+        let mut sub = (*sub_owning("a", "olt1", &config(&iface("x.1", true)), &ps, false)).clone();
+        sub.status.as_mut().unwrap().devices[0].owned = vec!["not a path".into()];
+        let err = owned_on("olt1", NS, &[Arc::new(sub)], &ps).unwrap_err();
+        let DevicePlanError::OwnedEntry { path, source } = &err else {
+            panic!("{err:?}");
+        };
+        assert_eq!(path, "not a path");
+        assert_eq!(err.to_string(), format!("owned entry not a path: {source}"));
     }
 
     #[test]

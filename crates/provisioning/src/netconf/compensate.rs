@@ -29,8 +29,8 @@ use std::collections::BTreeSet;
 
 use super::plan::remove_at;
 use ferrule_netconf::tree::{
-    ConfigTree, DataPath, DefaultOperation, DiffOptions, Edit, NewEntries, Removal, apply_edit,
-    diff_with, reverse,
+    ConfigTree, DataPath, DefaultOperation, DiffOptions, Edit, EditError, NewEntries, Removal,
+    apply_edit, diff_with, reverse,
 };
 
 /// How much of the owner's previous configuration on the device is known.
@@ -42,6 +42,12 @@ pub enum Known {
     EntriesOnly,
 }
 
+/// The edit whose compensation was asked for does not apply to the configuration it was
+/// planned from.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot compute the compensating edit: {0}")]
+pub struct CompensationError(#[source] pub EditError);
+
 /// The edit undoing `edit`, which took the owner from `previous` to what it wants now, while
 /// others hold the entries in `others`. `None` when there is nothing to undo.
 ///
@@ -51,10 +57,9 @@ pub fn compensation(
     known: Known,
     edit: &Edit,
     others: &BTreeSet<DataPath>,
-) -> Result<Option<Edit>, String> {
+) -> Result<Option<Edit>, CompensationError> {
     let apply = |tree: &ConfigTree, edit: &Edit| {
-        apply_edit(tree, edit, DefaultOperation::Merge)
-            .map_err(|e| format!("cannot compute the compensating edit: {e}"))
+        apply_edit(tree, edit, DefaultOperation::Merge).map_err(CompensationError)
     };
     let after = apply(previous, edit)?;
     let shared = with_entry_ancestors(others);

@@ -162,8 +162,8 @@ pub fn plan_changes(renderer: &Renderer, changes: &ChangeSet) -> Result<NetworkP
                 .ok_or_else(|| {
                     error(format!("unknown device profile {}", change.target.profile))
                 })?;
-            let ps = ProfileSchema::of(profile).map_err(error)?;
-            plan_device(change, &ps).map_err(error)
+            let ps = ProfileSchema::of(profile).map_err(|e| error(e.to_string()))?;
+            plan_device(change, &ps).map_err(|e| error(e.to_string()))
         })
         .collect::<Result<_, _>>()?;
     Ok(NetworkPlan {

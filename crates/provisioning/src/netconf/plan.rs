@@ -10,14 +10,43 @@
 
 use std::collections::BTreeSet;
 
-use super::compensate::{Known, compensation};
+use super::compensate::{CompensationError, Known, compensation};
 use crate::transactor::{AppliedConfig, DeviceChange, DevicePlan};
 use ferrule_netconf::tree::Children;
 use ferrule_netconf::tree::{
-    ConfigTree, DataPath, DiffOptions, Edit, Ident, Key, ListSchema, NewEntries, Node, PrefixMap,
-    Removal, SchemaError, diff_with, reverse,
+    ConfigTree, DataPath, DiffOptions, Edit, Ident, Key, ListSchema, NewEntries, Node, PathError,
+    PrefixMap, Removal, SchemaError, TreeError, diff_with, reverse,
 };
 use ferrule_render::DeviceProfile;
+
+/// Why a device's change cannot be planned.
+#[derive(Debug, thiserror::Error)]
+pub enum DevicePlanError {
+    /// The profile's keyed lists or namespaces are unusable.
+    #[error("profile {profile}: {source}")]
+    Profile {
+        /// The profile.
+        profile: String,
+        /// What is wrong with it.
+        #[source]
+        source: SchemaError,
+    },
+    /// An owned-entry path in a Subscription's status cannot be read.
+    #[error("owned entry {path}: {source}")]
+    OwnedEntry {
+        /// The path as written.
+        path: String,
+        /// Why it cannot be read.
+        #[source]
+        source: PathError,
+    },
+    /// The rendered configuration is not a config tree.
+    #[error("rendered configuration: {0}")]
+    Rendered(#[source] TreeError),
+    /// The compensating edit cannot be computed.
+    #[error(transparent)]
+    Compensation(#[from] CompensationError),
+}
 
 /// The tree knowledge of one device profile: its keyed lists and namespace prefixes.
 #[derive(Debug, Clone)]
@@ -30,8 +59,11 @@ pub struct ProfileSchema {
 
 impl ProfileSchema {
     /// Reads a profile's keyed lists and namespaces.
-    pub fn of(profile: &DeviceProfile) -> Result<Self, String> {
-        let context = |e: SchemaError| format!("profile {}: {e}", profile.name());
+    pub fn of(profile: &DeviceProfile) -> Result<Self, DevicePlanError> {
+        let context = |source: SchemaError| DevicePlanError::Profile {
+            profile: profile.name().to_owned(),
+            source,
+        };
         Ok(Self {
             schema: profile.list_schema().map_err(context)?,
             prefixes: profile.prefix_map().map_err(context)?,
@@ -42,11 +74,14 @@ impl ProfileSchema {
     pub fn paths<'a>(
         &self,
         texts: impl IntoIterator<Item = &'a String>,
-    ) -> Result<Vec<DataPath>, String> {
+    ) -> Result<Vec<DataPath>, DevicePlanError> {
         texts
             .into_iter()
             .map(|t| {
-                DataPath::parse(t, &self.prefixes).map_err(|e| format!("owned entry {t}: {e}"))
+                DataPath::parse(t, &self.prefixes).map_err(|source| DevicePlanError::OwnedEntry {
+                    path: t.clone(),
+                    source,
+                })
             })
             .collect()
     }
@@ -66,13 +101,14 @@ impl ProfileSchema {
 }
 
 /// Plans one device: the edit, its compensation and what the owner has afterwards.
-pub fn plan_device(change: &DeviceChange, ps: &ProfileSchema) -> Result<DevicePlan, String> {
+pub fn plan_device(
+    change: &DeviceChange,
+    ps: &ProfileSchema,
+) -> Result<DevicePlan, DevicePlanError> {
     let desired = change
         .desired
         .as_deref()
-        .map(|xml| {
-            ConfigTree::parse(xml, &ps.schema).map_err(|e| format!("rendered configuration: {e}"))
-        })
+        .map(|xml| ConfigTree::parse(xml, &ps.schema).map_err(DevicePlanError::Rendered))
         .transpose()?;
     let others: BTreeSet<DataPath> = ps.paths(&change.held_by_others)?.into_iter().collect();
     let (previous, known) = previous_tree(change, ps)?;
@@ -115,7 +151,10 @@ pub fn owner_edit(
 /// What the owner had on the device: its recorded canonical configuration when that matches
 /// the recorded digest, else a skeleton of its owned entries (keys only), which is enough to
 /// remove them and to re-assert everything wanted.
-fn previous_tree(change: &DeviceChange, ps: &ProfileSchema) -> Result<(ConfigTree, Known), String> {
+fn previous_tree(
+    change: &DeviceChange,
+    ps: &ProfileSchema,
+) -> Result<(ConfigTree, Known), DevicePlanError> {
     let Some(applied) = &change.previous else {
         return Ok((ConfigTree::new(), Known::Everything));
     };
@@ -390,8 +429,21 @@ mod tests {
     fn malformed_payloads_are_reported() {
         let ps = schema();
         let err = plan_device(&change(Some("<oops".into()), None, &[]), &ps).unwrap_err();
-        assert!(err.starts_with("rendered configuration"), "{err}");
+        let DevicePlanError::Rendered(tree) = &err else {
+            panic!("{err:?}");
+        };
+        assert_eq!(err.to_string(), format!("rendered configuration: {tree}"));
+        let source = std::error::Error::source(&err).expect("the tree error is kept");
+        assert!(source.is::<TreeError>());
         let bad_path = plan_device(&change(None, None, &["not a path"]), &ps).unwrap_err();
-        assert!(bad_path.contains("not a path"));
+        let DevicePlanError::OwnedEntry { path, source } = &bad_path else {
+            panic!("{bad_path:?}");
+        };
+        assert_eq!(path, "not a path");
+        assert_eq!(
+            bad_path.to_string(),
+            format!("owned entry not a path: {source}")
+        );
+        assert!(std::error::Error::source(&bad_path).is_some_and(|s| s.is::<PathError>()));
     }
 }

@@ -146,7 +146,7 @@ async fn fulfil(order: &ServiceOrder, ctx: &Context) -> Result<Action, Error> {
                     .spec
                     .items
                     .iter()
-                    .map(|i| item(&i.subscription, ItemState::Rejected, Some(message.clone())))
+                    .map(|i| rejected(&i.subscription, message.clone(), rejection.reason()))
                     .collect();
                 (OrderState::Rejected, items, Some(message))
             }
@@ -180,11 +180,11 @@ async fn fulfil(order: &ServiceOrder, ctx: &Context) -> Result<Action, Error> {
             continue;
         }
         match &checks[index] {
-            Err(message) => {
-                *status = item(
+            Err(rejection) => {
+                *status = rejected(
                     &spec_item.subscription,
-                    ItemState::Rejected,
-                    Some(message.clone()),
+                    rejection.to_string(),
+                    rejection.reason(),
                 );
             }
             Ok(change) => {
@@ -234,6 +234,14 @@ fn item(subscription: &str, state: ItemState, message: Option<String>) -> ItemSt
         subscription: subscription.to_owned(),
         state,
         message,
+        reason: None,
+    }
+}
+
+fn rejected(subscription: &str, message: String, reason: &str) -> ItemStatus {
+    ItemStatus {
+        reason: Some(reason.to_owned()),
+        ..item(subscription, ItemState::Rejected, Some(message))
     }
 }
 

@@ -135,6 +135,7 @@ mod tests {
             subscription: sub.into(),
             state,
             message: message.map(str::to_owned),
+            reason: None,
         }
     }
 

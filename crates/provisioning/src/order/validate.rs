@@ -13,7 +13,8 @@ use ferrule_crds::{Customer, Device, Product, ServiceOrder, Subscription};
 use kube::ResourceExt;
 use serde_json::{Map, Value, json};
 
-use crate::subscription::validate::check_port;
+use crate::subscription::validate::{InvalidIntent, check_port};
+use ferrule_operator::reasons;
 
 /// The resources an order is checked against (all of the order's namespace).
 #[derive(Debug, Clone, Copy)]
@@ -45,6 +46,87 @@ impl OrderRejection {
         match self {
             Self::UnknownCustomer(_) => ferrule_operator::reasons::UNKNOWN_CUSTOMER,
             Self::CustomerClosed(_) => ferrule_operator::reasons::CUSTOMER_CLOSED,
+        }
+    }
+}
+
+/// Why one item of an order is rejected.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ItemRejection {
+    /// An earlier item of the order acts on the same Subscription.
+    #[error("Subscription {0} appears in an earlier item of this order")]
+    DuplicateSubscription(String),
+    /// An earlier item of the order puts a Subscription on the same port.
+    #[error("port {port} of Device {device} is used by an earlier item of this order")]
+    PortInOrder {
+        /// The Device.
+        device: String,
+        /// The port.
+        port: String,
+    },
+    /// The Subscription belongs to another Customer.
+    #[error("Subscription {subscription} belongs to Customer {customer}")]
+    OtherCustomer {
+        /// The Subscription.
+        subscription: String,
+        /// Its Customer.
+        customer: String,
+    },
+    /// The Subscription the item acts on does not exist.
+    #[error("Subscription {0} does not exist")]
+    UnknownSubscription(String),
+    /// The Subscription the item acts on is being deleted.
+    #[error("Subscription {0} is being terminated")]
+    Terminating(String),
+    /// An Add without a product.
+    #[error("Add needs a product")]
+    AddWithoutProduct,
+    /// An Add without access.
+    #[error("Add needs access (device and port)")]
+    AddWithoutAccess,
+    /// A Modify that changes nothing.
+    #[error("Modify needs at least one of product, access, vlan, ipv4, parameters")]
+    EmptyModify,
+    /// An Add of a Subscription that exists with another spec.
+    #[error("Subscription {0} already exists with another spec; use Modify")]
+    SubscriptionExists(String),
+    /// The Product does not exist.
+    #[error("Product {0} does not exist")]
+    UnknownProduct(String),
+    /// The access Device does not exist.
+    #[error("Device {0} does not exist")]
+    UnknownDevice(String),
+    /// The port cannot carry subscribers (core device, port not on the device).
+    #[error(transparent)]
+    Port(#[from] InvalidIntent),
+    /// Another Subscription holds the port.
+    #[error("port {port} of Device {device} is used by Subscription {holder}")]
+    PortInUse {
+        /// The Device.
+        device: String,
+        /// The port.
+        port: String,
+        /// The Subscription holding it.
+        holder: String,
+    },
+}
+
+impl ItemRejection {
+    /// The machine-readable reason, recorded in the item's status.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            Self::DuplicateSubscription(_) => reasons::DUPLICATE_SUBSCRIPTION,
+            Self::PortInOrder { .. } | Self::PortInUse { .. } => reasons::PORT_IN_USE,
+            Self::OtherCustomer { .. } => reasons::SUBSCRIPTION_OF_OTHER_CUSTOMER,
+            Self::UnknownSubscription(_) => reasons::UNKNOWN_SUBSCRIPTION,
+            Self::Terminating(_) => reasons::TERMINATING,
+            Self::AddWithoutProduct | Self::AddWithoutAccess | Self::EmptyModify => {
+                reasons::INCOMPLETE_ITEM
+            }
+            Self::SubscriptionExists(_) => reasons::SUBSCRIPTION_EXISTS,
+            Self::UnknownProduct(_) => reasons::UNKNOWN_PRODUCT,
+            Self::UnknownDevice(_) => reasons::UNKNOWN_DEVICE,
+            Self::Port(invalid) => invalid.reason(),
         }
     }
 }
@@ -99,7 +181,10 @@ pub fn rejects_anything(
 
 /// Checks every item, in order. An item is also checked against the items before it: two
 /// items may not act on one subscription, nor put two subscriptions on one port.
-pub fn check_items(order: &ServiceOrder, refs: OrderRefs<'_>) -> Vec<Result<ItemChange, String>> {
+pub fn check_items(
+    order: &ServiceOrder,
+    refs: OrderRefs<'_>,
+) -> Vec<Result<ItemChange, ItemRejection>> {
     let mut seen_subs = BTreeSet::new();
     let mut seen_ports: BTreeSet<(String, String)> = BTreeSet::new();
     order
@@ -108,19 +193,18 @@ pub fn check_items(order: &ServiceOrder, refs: OrderRefs<'_>) -> Vec<Result<Item
         .iter()
         .map(|item| {
             if !seen_subs.insert(item.subscription.clone()) {
-                return Err(format!(
-                    "Subscription {} appears in an earlier item of this order",
-                    item.subscription
+                return Err(ItemRejection::DuplicateSubscription(
+                    item.subscription.clone(),
                 ));
             }
             let change = check_item(&order.spec.customer, item, refs)?;
             if let Some(access) = new_access(item) {
                 let key = (access.device.clone(), access.port.clone());
                 if !seen_ports.insert(key) {
-                    return Err(format!(
-                        "port {} of Device {} is used by an earlier item of this order",
-                        access.port, access.device
-                    ));
+                    return Err(ItemRejection::PortInOrder {
+                        device: access.device.clone(),
+                        port: access.port.clone(),
+                    });
                 }
             }
             Ok(change)
@@ -140,7 +224,7 @@ pub fn check_item(
     customer: &str,
     item: &OrderItem,
     refs: OrderRefs<'_>,
-) -> Result<ItemChange, String> {
+) -> Result<ItemChange, ItemRejection> {
     let existing = refs
         .subscriptions
         .iter()
@@ -148,25 +232,24 @@ pub fn check_item(
     if let Some(sub) = existing
         && sub.spec.customer != customer
     {
-        return Err(format!(
-            "Subscription {} belongs to Customer {}",
-            item.subscription, sub.spec.customer
-        ));
+        return Err(ItemRejection::OtherCustomer {
+            subscription: item.subscription.clone(),
+            customer: sub.spec.customer.clone(),
+        });
     }
     let terminating = existing.is_some_and(|s| s.metadata.deletion_timestamp.is_some());
     match item.action {
         OrderAction::Add => check_add(customer, item, existing, refs),
         OrderAction::Terminate => match existing {
             Some(_) => Ok(ItemChange::Delete),
-            None => Err(format!("Subscription {} does not exist", item.subscription)),
+            None => Err(ItemRejection::UnknownSubscription(
+                item.subscription.clone(),
+            )),
         },
-        _ if existing.is_none() => {
-            Err(format!("Subscription {} does not exist", item.subscription))
-        }
-        _ if terminating => Err(format!(
-            "Subscription {} is being terminated",
-            item.subscription
+        _ if existing.is_none() => Err(ItemRejection::UnknownSubscription(
+            item.subscription.clone(),
         )),
+        _ if terminating => Err(ItemRejection::Terminating(item.subscription.clone())),
         OrderAction::Modify => check_modify(item, refs),
         OrderAction::Suspend => Ok(ItemChange::Patch(
             json!({"spec": {"state": DesiredState::Suspended}}),
@@ -182,12 +265,15 @@ fn check_add(
     item: &OrderItem,
     existing: Option<&Arc<Subscription>>,
     refs: OrderRefs<'_>,
-) -> Result<ItemChange, String> {
-    let product = item.product.as_ref().ok_or("Add needs a product")?;
+) -> Result<ItemChange, ItemRejection> {
+    let product = item
+        .product
+        .as_ref()
+        .ok_or(ItemRejection::AddWithoutProduct)?;
     let access = item
         .access
         .as_ref()
-        .ok_or("Add needs access (device and port)")?;
+        .ok_or(ItemRejection::AddWithoutAccess)?;
     check_product(product, refs)?;
     let spec = SubscriptionSpec {
         customer: customer.to_owned(),
@@ -202,17 +288,14 @@ fn check_add(
         return if sub.spec == spec {
             Ok(ItemChange::Nothing)
         } else {
-            Err(format!(
-                "Subscription {} already exists with another spec; use Modify",
-                item.subscription
-            ))
+            Err(ItemRejection::SubscriptionExists(item.subscription.clone()))
         };
     }
     check_access(&item.subscription, access, refs)?;
     Ok(ItemChange::Create(spec))
 }
 
-fn check_modify(item: &OrderItem, refs: OrderRefs<'_>) -> Result<ItemChange, String> {
+fn check_modify(item: &OrderItem, refs: OrderRefs<'_>) -> Result<ItemChange, ItemRejection> {
     let mut spec = Map::new();
     if let Some(product) = &item.product {
         check_product(product, refs)?;
@@ -232,38 +315,41 @@ fn check_modify(item: &OrderItem, refs: OrderRefs<'_>) -> Result<ItemChange, Str
         spec.insert("parameters".into(), json!(parameters));
     }
     if spec.is_empty() {
-        return Err("Modify needs at least one of product, access, vlan, ipv4, parameters".into());
+        return Err(ItemRejection::EmptyModify);
     }
     Ok(ItemChange::Patch(json!({ "spec": spec })))
 }
 
-fn check_product(product: &str, refs: OrderRefs<'_>) -> Result<(), String> {
+fn check_product(product: &str, refs: OrderRefs<'_>) -> Result<(), ItemRejection> {
     if refs.products.iter().any(|p| p.name_any() == product) {
         Ok(())
     } else {
-        Err(format!("Product {product} does not exist"))
+        Err(ItemRejection::UnknownProduct(product.to_owned()))
     }
 }
 
 /// The device exists, has the port, and no subscription other than `subscription` uses it.
-fn check_access(subscription: &str, access: &Access, refs: OrderRefs<'_>) -> Result<(), String> {
+fn check_access(
+    subscription: &str,
+    access: &Access,
+    refs: OrderRefs<'_>,
+) -> Result<(), ItemRejection> {
     let device = refs
         .devices
         .iter()
         .find(|d| d.name_any() == access.device)
-        .ok_or_else(|| format!("Device {} does not exist", access.device))?;
-    check_port(device, &access.port).map_err(|e| e.to_string())?;
+        .ok_or_else(|| ItemRejection::UnknownDevice(access.device.clone()))?;
+    check_port(device, &access.port)?;
     if let Some(holder) = refs
         .subscriptions
         .iter()
         .find(|s| s.name_any() != subscription && s.spec.access == *access)
     {
-        return Err(format!(
-            "port {} of Device {} is used by Subscription {}",
-            access.port,
-            access.device,
-            holder.name_any()
-        ));
+        return Err(ItemRejection::PortInUse {
+            device: access.device.clone(),
+            port: access.port.clone(),
+            holder: holder.name_any(),
+        });
     }
     Ok(())
 }
@@ -375,7 +461,7 @@ mod tests {
         );
         let messages: Vec<String> = check_items(&order, world.refs())
             .into_iter()
-            .map(|r| r.err().unwrap_or_else(|| "ok".into()))
+            .map(|r| r.err().map_or_else(|| "ok".into(), |e| e.to_string()))
             .collect();
         assert_eq!(
             messages,
@@ -389,6 +475,86 @@ mod tests {
                 "Subscription e appears in an earlier item of this order",
             ]
         );
+    }
+
+    #[test]
+    fn every_item_rejection_has_its_reason_code() {
+        let mut world = World::new();
+        world
+            .devices
+            .push(mk_device("core1", DeviceRole::Core, None));
+        let mut leaving = mk_subscription("ana-old", "ana", "fibre-500", "olt9", "ge-0/0/1");
+        leaving.metadata.deletion_timestamp = Some(
+            k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(Default::default()),
+        );
+        world.subs.push(Arc::new(leaving));
+        let order = mk_order(
+            "o1",
+            "ana",
+            json!([
+                add("a", "ge-0/0/2"),
+                add("b", "ge-0/0/9"),
+                {"action": "Add", "subscription": "c", "product": "nope",
+                 "access": {"device": "olt1", "port": "ge-0/0/1"}},
+                {"action": "Add", "subscription": "d", "product": "fibre-500",
+                 "access": {"device": "olt7", "port": "ge-0/0/1"}},
+                {"action": "Add", "subscription": "e", "product": "fibre-500",
+                 "access": {"device": "core1", "port": "ge-0/0/1"}},
+                {"action": "Add", "subscription": "f",
+                 "access": {"device": "olt1", "port": "ge-0/0/1"}},
+                {"action": "Add", "subscription": "g", "product": "fibre-500"},
+                {"action": "Modify", "subscription": "ana-old"},
+                {"action": "Suspend", "subscription": "nope"},
+                {"action": "Terminate", "subscription": "bob-home"},
+                {"action": "Suspend", "subscription": "a"},
+                add("h", "ge-0/0/1"),
+                add("i", "ge-0/0/1"),
+            ]),
+        );
+        let reasons: Vec<&str> = check_items(&order, world.refs())
+            .iter()
+            .map(|r| r.as_ref().err().map_or("ok", ItemRejection::reason))
+            .collect();
+        assert_eq!(
+            reasons,
+            [
+                "PortInUse",
+                "PortNotOnDevice",
+                "UnknownProduct",
+                "UnknownDevice",
+                "NotAnAccessDevice",
+                "IncompleteItem",
+                "IncompleteItem",
+                "Terminating",
+                "UnknownSubscription",
+                "SubscriptionOfOtherCustomer",
+                "DuplicateSubscription",
+                "ok",
+                "PortInUse",
+            ]
+        );
+        let item = |v: Value| -> OrderItem { serde_json::from_value(v).unwrap() };
+        let empty = check_item(
+            "ana",
+            &item(json!({"action": "Modify", "subscription": "bob-home"})),
+            OrderRefs {
+                subscriptions: &[Arc::new(mk_subscription(
+                    "bob-home",
+                    "ana",
+                    "fibre-500",
+                    "olt1",
+                    "ge-0/0/2",
+                ))],
+                ..world.refs()
+            },
+        )
+        .unwrap_err();
+        assert_eq!(empty, ItemRejection::EmptyModify);
+        assert_eq!(empty.reason(), "IncompleteItem");
+        let other_spec = item(json!({"action": "Add", "subscription": "bob-home",
+            "product": "fibre-1000", "access": {"device": "olt1", "port": "ge-0/0/2"}}));
+        let exists = check_item("bob", &other_spec, world.refs()).unwrap_err();
+        assert_eq!(exists.reason(), "SubscriptionExists");
     }
 
     #[test]
@@ -415,6 +581,7 @@ mod tests {
             check_items(&other, world.refs())[0]
                 .as_ref()
                 .unwrap_err()
+                .to_string()
                 .contains("use Modify")
         );
     }
@@ -466,14 +633,19 @@ mod tests {
         assert!(
             check(json!({"action": "Modify", "subscription": "ana-home"}))
                 .unwrap_err()
+                .to_string()
                 .contains("at least one")
         );
         assert_eq!(
-            check(json!({"action": "Suspend", "subscription": "nope"})).unwrap_err(),
+            check(json!({"action": "Suspend", "subscription": "nope"}))
+                .unwrap_err()
+                .to_string(),
             "Subscription nope does not exist"
         );
         assert_eq!(
-            check(json!({"action": "Terminate", "subscription": "bob-home"})).unwrap_err(),
+            check(json!({"action": "Terminate", "subscription": "bob-home"}))
+                .unwrap_err()
+                .to_string(),
             "Subscription bob-home belongs to Customer bob"
         );
     }
@@ -492,6 +664,7 @@ mod tests {
             subscription: sub.into(),
             state,
             message: None,
+            reason: None,
         };
         let mut decided = ServiceOrderStatus {
             state: Some(OrderState::InProgress),

@@ -61,13 +61,32 @@ fn named<'a, K: ResourceExt>(list: &'a [Arc<K>], name: &str) -> Option<&'a Arc<K
     list.iter().find(|o| o.name_any() == name)
 }
 
+/// A manifest object that does not decode as its kind.
+#[derive(Debug, thiserror::Error)]
+#[error("{kind} {name} ({origin}): {source}")]
+pub struct OverlayError {
+    /// The object's kind.
+    pub kind: String,
+    /// Its name.
+    pub name: String,
+    /// Where it was read (`file` or `file#n`).
+    pub origin: String,
+    /// Why it does not decode.
+    #[source]
+    pub source: serde_json::Error,
+}
+
 impl Graph {
     /// Lays a manifest object over the graph (kinds the plan does not use are ignored);
     /// an error names the object that does not decode.
-    pub fn overlay(&mut self, doc: &Document) -> Result<(), String> {
-        fn decode<K: serde::de::DeserializeOwned>(doc: &Document) -> Result<K, String> {
-            serde_json::from_value(doc.object.clone())
-                .map_err(|e| format!("{} {} ({}): {e}", doc.kind(), doc.name(), doc.origin))
+    pub fn overlay(&mut self, doc: &Document) -> Result<(), OverlayError> {
+        fn decode<K: serde::de::DeserializeOwned>(doc: &Document) -> Result<K, OverlayError> {
+            serde_json::from_value(doc.object.clone()).map_err(|source| OverlayError {
+                kind: doc.kind().to_owned(),
+                name: doc.name().to_owned(),
+                origin: doc.origin.clone(),
+                source,
+            })
         }
         match doc.kind() {
             "Customer" => upsert(&mut self.customers, decode(doc)?),
@@ -176,7 +195,7 @@ pub fn plan(renderer: &Renderer, graph: &mut Graph, docs: &[&Document]) -> Vec<S
         if let Err(message) = graph.overlay(doc) {
             let mut problem =
                 SubscriptionPlan::new(doc.namespace(), doc.name(), &doc.origin, Action::Unchanged);
-            problem.problem = Some(("InvalidManifest".into(), message));
+            problem.problem = Some(("InvalidManifest".into(), message.to_string()));
             return vec![problem];
         }
     }
@@ -339,10 +358,10 @@ fn order(
     plans
 }
 
-fn patched(existing: &Subscription, patch: &Value) -> Result<Subscription, String> {
-    let mut json = serde_json::to_value(existing).map_err(|e| e.to_string())?;
+fn patched(existing: &Subscription, patch: &Value) -> Result<Subscription, serde_json::Error> {
+    let mut json = serde_json::to_value(existing)?;
     json_patch::merge(&mut json, patch);
-    serde_json::from_value(json).map_err(|e| e.to_string())
+    serde_json::from_value(json)
 }
 
 fn dereferenced(graph: &Graph, sub: &Subscription) -> Dereferenced {

@@ -96,6 +96,29 @@ fn later_subscriptions_of_the_plan_see_earlier_ones() {
 }
 
 #[test]
+fn a_manifest_object_that_does_not_decode_keeps_the_json_error() {
+    let mut graph = Graph::default();
+    let bad = doc(
+        json!({"apiVersion": "oss.ferrule.dev/v1alpha1", "kind": "Device",
+                         "metadata": {"name": "olt9", "namespace": NS},
+                         "spec": {"role": "nope"}}),
+    );
+    let err = graph.overlay(&bad).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!("Device olt9 (test.yaml#1): {}", err.source)
+    );
+    let source = std::error::Error::source(&err).expect("the JSON error is kept");
+    assert!(source.is::<serde_json::Error>());
+    let renderer = Renderer::builtin().unwrap();
+    let plans = plan(&renderer, &mut graph, &[&bad]);
+    assert_eq!(
+        plans[0].problem,
+        Some(("InvalidManifest".to_owned(), err.to_string()))
+    );
+}
+
+#[test]
 fn manifest_objects_are_laid_over_the_cluster() {
     let renderer = Renderer::builtin().unwrap();
     let mut graph = Graph::default();
