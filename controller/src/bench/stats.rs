@@ -104,7 +104,8 @@ pub struct Scratch {
 }
 
 impl Scratch {
-    /// Creates `$TMPDIR/ferrule-bench-<what>-<pid>-<nanos>`.
+    /// Creates `$TMPDIR/ferrule-bench-<what>-<pid>-<nanos>`, owner-only like any data
+    /// directory (it holds the benchmark's database, keys and token).
     pub fn new(what: &str) -> Result<Self, BenchError> {
         let nanos = SystemTime::now()
             .duration_since(UNIX_EPOCH)
@@ -114,7 +115,7 @@ impl Scratch {
             "ferrule-bench-{what}-{}-{nanos}",
             std::process::id()
         ));
-        std::fs::create_dir_all(&path).map_err(|source| BenchError::Scratch {
+        ferrule_datadir::create_private_dir(&path).map_err(|source| BenchError::Scratch {
             path: path.clone(),
             source,
         })?;

@@ -44,3 +44,16 @@ async fn store_bench_runs() {
     let report = store::run(&args).await.unwrap();
     assert_eq!(report.report.list_items, 30);
 }
+
+/// A benchmark's scratch directory holds a database, keys and a token: it is its owner's
+/// only, so the data-directory check at start has nothing to tighten.
+#[test]
+fn scratch_directories_are_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let scratch = super::stats::Scratch::new("mode-check").unwrap();
+    let mode = std::fs::metadata(scratch.path())
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o700, "scratch directory mode {mode:o}");
+}
